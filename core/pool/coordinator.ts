@@ -1,0 +1,161 @@
+/**
+ * The coordinator: takes a validated run, picks a host, sends it, and makes sure the run ends
+ * exactly once — with the host's outputs, or a typed error. A run whose host dies is retried on
+ * another host; a run with no host waits for one until its deadline.
+ */
+import {
+  HostLostError,
+  NoHostError,
+  TimeoutError,
+  errorFromWire,
+  isTabpoolError,
+} from '../protocol/errors';
+import type { RunRequest } from '../protocol/host';
+import type { HostKind } from '../protocol/page';
+import type { WireTensor } from '../protocol/tensor';
+import { type HostEntry, HostRegistry, type RegistryOptions } from './host-registry';
+
+export interface RunOptions {
+  /** Epoch ms by which the run must finish. */
+  deadlineAtMs: number;
+}
+
+export interface RunOutcome {
+  outputs: Record<string, WireTensor>;
+  host: { id: string; kind: HostKind };
+  attempts: number;
+}
+
+export interface CoordinatorOptions extends RegistryOptions {
+  /** How many hosts one run may be tried on before its HOST_LOST error reaches the caller. */
+  maxAttempts?: number;
+}
+
+interface PendingRun {
+  hostId: string;
+  resolve: (outputs: Record<string, WireTensor>) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Coordinator {
+  readonly registry: HostRegistry;
+  private readonly maxAttempts: number;
+  private readonly pending = new Map<number, PendingRun>();
+  private nextRunId = 1;
+
+  constructor(options: CoordinatorOptions = {}) {
+    this.registry = new HostRegistry(options);
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.registry.onData((host, msg) => {
+      const run = this.pending.get(msg.runId);
+      if (!run || run.hostId !== host.id) return; // late reply after a timeout or retry
+      this.pending.delete(msg.runId);
+      host.inflight--;
+      if (msg.type === 'run-result') {
+        host.served++;
+        run.resolve(msg.outputs);
+      } else {
+        run.reject(errorFromWire(msg.error));
+      }
+      this.registry.emitChange();
+    });
+    this.registry.onDeath((host) => {
+      for (const [runId, run] of this.pending) {
+        if (run.hostId !== host.id) continue;
+        this.pending.delete(runId);
+        run.reject(new HostLostError(`Host ${host.kind}:${host.id.slice(0, 8)} went away mid-run`));
+      }
+    });
+  }
+
+  start(): void {
+    this.registry.start();
+  }
+
+  stop(): void {
+    this.registry.stop();
+  }
+
+  /**
+   * Runs an op on the pool.
+   *
+   * @example
+   * const { outputs } = await coordinator.run('matmul', { a, b }, { deadlineAtMs: Date.now() + 30_000 });
+   */
+  async run(
+    op: RunRequest['op'],
+    inputs: Record<string, WireTensor>,
+    options: RunOptions,
+  ): Promise<RunOutcome> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const host = await this.waitForHost(op, options.deadlineAtMs);
+      try {
+        const outputs = await this.runOn(host, op, inputs, options.deadlineAtMs);
+        return { outputs, host: { id: host.id, kind: host.kind }, attempts: attempt };
+      } catch (e) {
+        if (!(isTabpoolError(e) && e.code === 'HOST_LOST')) throw e;
+        lastError = e;
+      }
+    }
+    throw lastError;
+  }
+
+  private runOn(
+    host: HostEntry,
+    op: RunRequest['op'],
+    inputs: Record<string, WireTensor>,
+    deadlineAtMs: number,
+  ): Promise<Record<string, WireTensor>> {
+    const runId = this.nextRunId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => {
+          if (!this.pending.delete(runId)) return;
+          host.inflight--;
+          this.registry.emitChange();
+          reject(new TimeoutError(`Run ${runId} passed its deadline on host ${host.kind}`));
+        },
+        Math.max(0, deadlineAtMs - Date.now()),
+      );
+      this.pending.set(runId, {
+        hostId: host.id,
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      host.inflight++;
+      host.lastDispatchSeq = runId;
+      this.registry.emitChange();
+      // Inputs are copied, not transferred: the coordinator keeps them to retry elsewhere.
+      host.data?.post({ type: 'run', runId, op, inputs });
+    });
+  }
+
+  /** Resolves with the best ready host, waiting for one to appear until the deadline. */
+  private waitForHost(op: string, deadlineAtMs: number): Promise<HostEntry> {
+    const now = this.registry.pick(op);
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve, reject) => {
+      const off = this.registry.onChange(() => {
+        const host = this.registry.pick(op);
+        if (!host) return;
+        off();
+        clearTimeout(timer);
+        resolve(host);
+      });
+      const timer = setTimeout(
+        () => {
+          off();
+          reject(new NoHostError(`No host that can run "${op}" became ready in time`));
+        },
+        Math.max(0, deadlineAtMs - Date.now()),
+      );
+    });
+  }
+}

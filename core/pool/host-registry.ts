@@ -1,0 +1,252 @@
+/**
+ * The coordinator's view of its hosts: who is there, whether they are alive, what they are doing.
+ *
+ * Liveness rides on messages, not on host timers (a hidden tab's timers are throttled to once a
+ * minute): the registry pings every host and a host that misses `heartbeatTimeoutMs` of replies,
+ * or whose control port disconnects, is dead and gets no more work.
+ */
+import type { Channel } from '../messaging/channel';
+import { assertNever } from '../util/assert-never';
+import type {
+  CoordinatorToHost,
+  HostKind,
+  HostToCoordinator,
+  HostToCoordinatorData,
+} from '../protocol/host';
+import type { HostState, HostSummary } from '../protocol/page';
+
+/** The coordinator's end of a host channel. Both planes use the same message unions. */
+export type HostChannel = Channel<HostToCoordinator, CoordinatorToHost>;
+
+export interface HostEntry {
+  id: string;
+  kind: HostKind;
+  state: HostState;
+  ops: string[];
+  control: HostChannel;
+  data: HostChannel | null;
+  /** The browser tab that holds this host, when it is a pool tab. */
+  tabId: number | undefined;
+  connectedAtMs: number;
+  lastHeartbeatMs: number | null;
+  /** Order of the last dispatch to this host (a counter, not a clock: many fit in one ms). */
+  lastDispatchSeq: number;
+  served: number;
+  inflight: number;
+  diedAtMs: number | null;
+}
+
+export interface RegistryOptions {
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
+  /** How long a dead host stays listed (for the popup) before it is forgotten. */
+  forgetDeadAfterMs?: number;
+  now?: () => number;
+}
+
+export class HostRegistry {
+  private readonly hosts = new Map<string, HostEntry>();
+  /** Data ports that arrived before their host's hello (the two planes race). */
+  private readonly orphanData = new Map<string, { channel: HostChannel; atMs: number }>();
+  private readonly changeListeners = new Set<() => void>();
+  private readonly deathListeners = new Set<(host: HostEntry) => void>();
+  private readonly dataListeners = new Set<(host: HostEntry, msg: HostToCoordinatorData) => void>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private seq = 0;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  private readonly forgetDeadAfterMs: number;
+  private readonly now: () => number;
+
+  constructor(options: RegistryOptions = {}) {
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 2_000;
+    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 3 * this.heartbeatIntervalMs;
+    this.forgetDeadAfterMs = options.forgetDeadAfterMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Starts the heartbeat loop. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.tick(), this.heartbeatIntervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const host of this.hosts.values()) this.markDead(host);
+  }
+
+  /**
+   * Takes a host's control channel. The host is registered when its hello arrives; it is `ready`
+   * once its data channel is attached too.
+   */
+  addControl(control: HostChannel, meta: { tabId?: number; carriesData?: boolean } = {}): void {
+    let entry: HostEntry | null = null;
+    control.onMessage((msg) => {
+      switch (msg.type) {
+        case 'host-hello': {
+          if (entry) return; // a second hello on one port is ignored
+          const previous = this.hosts.get(msg.hostId);
+          if (previous && previous.state !== 'dead') this.markDead(previous);
+          entry = {
+            id: msg.hostId,
+            kind: msg.kind,
+            state: 'starting',
+            ops: [...msg.ops],
+            control,
+            data: null,
+            tabId: meta.tabId,
+            connectedAtMs: this.now(),
+            lastHeartbeatMs: this.now(),
+            lastDispatchSeq: 0,
+            served: previous?.served ?? 0,
+            inflight: 0,
+            diedAtMs: null,
+          };
+          this.hosts.set(msg.hostId, entry);
+          // One carrier for both planes (Firefox runtime Ports, same-realm hosts): the control
+          // channel is the data channel too.
+          if (meta.carriesData) this.attach(entry, control);
+          const orphan = this.orphanData.get(msg.hostId);
+          if (orphan) {
+            this.orphanData.delete(msg.hostId);
+            this.attach(entry, orphan.channel);
+          }
+          this.emitChange();
+          return;
+        }
+        case 'pong':
+          if (entry && entry.state !== 'dead') {
+            entry.lastHeartbeatMs = this.now();
+            this.emitChange();
+          }
+          return;
+        case 'run-result':
+        case 'run-error':
+          return; // data-plane traffic, handled by attach() when this channel carries data
+        default:
+          assertNever(msg);
+      }
+    });
+    control.onClose(() => {
+      if (entry) this.markDead(entry);
+    });
+  }
+
+  /** Takes a host's data channel (Chrome: a MessagePort the host sent to the service worker). */
+  addData(hostId: string, data: HostChannel): void {
+    const entry = this.hosts.get(hostId);
+    if (entry && entry.state !== 'dead') this.attach(entry, data);
+    else this.orphanData.set(hostId, { channel: data, atMs: this.now() });
+  }
+
+  private attach(entry: HostEntry, data: HostChannel): void {
+    if (entry.data && entry.data !== entry.control) entry.data.close();
+    entry.data = data;
+    data.onMessage((msg) => {
+      if (msg.type !== 'run-result' && msg.type !== 'run-error') return;
+      for (const cb of this.dataListeners) cb(entry, msg);
+    });
+    entry.state = 'ready';
+    this.emitChange();
+  }
+
+  get(hostId: string): HostEntry | undefined {
+    return this.hosts.get(hostId);
+  }
+
+  all(): HostEntry[] {
+    return [...this.hosts.values()];
+  }
+
+  ready(): HostEntry[] {
+    return this.all().filter((h) => h.state === 'ready');
+  }
+
+  /**
+   * The host to send the next run to: fewest runs in flight, then the one that waited longest
+   * since its last dispatch, so a steady stream of requests is spread across every ready host.
+   */
+  pick(op: string): HostEntry | undefined {
+    let best: HostEntry | undefined;
+    for (const h of this.hosts.values()) {
+      if (h.state !== 'ready' || !h.ops.includes(op)) continue;
+      if (
+        !best ||
+        h.inflight < best.inflight ||
+        (h.inflight === best.inflight && h.lastDispatchSeq < best.lastDispatchSeq)
+      ) {
+        best = h;
+      }
+    }
+    return best;
+  }
+
+  markDead(entry: HostEntry): void {
+    if (entry.state === 'dead') return;
+    entry.state = 'dead';
+    entry.diedAtMs = this.now();
+    entry.control.close();
+    entry.data?.close();
+    entry.inflight = 0;
+    for (const cb of this.deathListeners) cb(entry);
+    this.emitChange();
+  }
+
+  summaries(): HostSummary[] {
+    return this.all().map((h) => ({
+      id: h.id,
+      kind: h.kind,
+      state: h.state,
+      lastHeartbeatMs: h.lastHeartbeatMs,
+      served: h.served,
+      inflight: h.inflight,
+    }));
+  }
+
+  onChange(cb: () => void): () => void {
+    this.changeListeners.add(cb);
+    return () => this.changeListeners.delete(cb);
+  }
+
+  onDeath(cb: (host: HostEntry) => void): () => void {
+    this.deathListeners.add(cb);
+    return () => this.deathListeners.delete(cb);
+  }
+
+  onData(cb: (host: HostEntry, msg: HostToCoordinatorData) => void): () => void {
+    this.dataListeners.add(cb);
+    return () => this.dataListeners.delete(cb);
+  }
+
+  emitChange(): void {
+    for (const cb of [...this.changeListeners]) cb();
+  }
+
+  /** One heartbeat round: declare the silent dead, ping the rest, forget the long dead. */
+  tick(): void {
+    const now = this.now();
+    this.seq++;
+    for (const h of this.all()) {
+      if (h.state === 'dead') {
+        if (h.diedAtMs !== null && now - h.diedAtMs > this.forgetDeadAfterMs) {
+          this.hosts.delete(h.id);
+          this.emitChange();
+        }
+        continue;
+      }
+      if (h.lastHeartbeatMs !== null && now - h.lastHeartbeatMs > this.heartbeatTimeoutMs) {
+        this.markDead(h);
+        continue;
+      }
+      h.control.post({ type: 'ping', seq: this.seq });
+    }
+    for (const [id, orphan] of this.orphanData) {
+      if (now - orphan.atMs > this.heartbeatTimeoutMs) {
+        orphan.channel.close();
+        this.orphanData.delete(id);
+      }
+    }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Opens the hosts: the offscreen document (Chrome) and pool tabs in a window of their own.
+ * Both are found again after a service-worker restart instead of being opened twice.
+ */
+import { browser } from 'wxt/browser';
+
+export const OFFSCREEN_PATH = '/offscreen.html';
+export const POOL_TAB_PATH = '/pool.html';
+
+/** Chrome-only APIs that webextension-polyfill's types do not describe. */
+interface ChromeOnly {
+  offscreen?: {
+    createDocument(p: { url: string; reasons: string[]; justification: string }): Promise<void>;
+  };
+  runtime: {
+    getContexts?: (filter: { contextTypes: string[] }) => Promise<{ documentUrl?: string }[]>;
+  };
+}
+const chromeOnly = browser as unknown as ChromeOnly;
+
+export const hasOffscreen = (): boolean => chromeOnly.offscreen !== undefined;
+
+let creatingOffscreen: Promise<void> | null = null;
+
+/** Creates the offscreen document unless it exists; concurrent calls share one creation. */
+export async function ensureOffscreenHost(): Promise<void> {
+  const offscreen = chromeOnly.offscreen;
+  if (!offscreen) return;
+  const url = browser.runtime.getURL(OFFSCREEN_PATH);
+  const existing = await chromeOnly.runtime.getContexts?.({ contextTypes: ['OFFSCREEN_DOCUMENT'] });
+  if (existing?.some((c) => c.documentUrl === url)) return;
+  creatingOffscreen ??= offscreen
+    .createDocument({
+      url,
+      reasons: ['WORKERS'],
+      justification: 'Hosts the tabpool model runtime, which must outlive the service worker.',
+    })
+    .catch((e: unknown) => {
+      // Another caller won the race: "Only a single offscreen document may be created."
+      if (!String(e).includes('single offscreen')) throw e;
+    })
+    .finally(() => {
+      creatingOffscreen = null;
+    });
+  await creatingOffscreen;
+}
+
+/** Counts the pool tabs that exist now (they survive a service-worker restart). */
+export async function countPoolTabs(): Promise<number> {
+  const url = browser.runtime.getURL(POOL_TAB_PATH);
+  if (chromeOnly.runtime.getContexts) {
+    const tabs = await chromeOnly.runtime.getContexts({ contextTypes: ['TAB'] });
+    return tabs.filter((c) => c.documentUrl?.startsWith(url)).length;
+  }
+  return (await browser.tabs.query({ url })).length;
+}
+
+let poolWindowId: number | undefined;
+
+/**
+ * Opens pool tabs until `count` exist. The first opens a window of its own, unfocused, so the
+ * pool never steals focus or clutters the user's tab strip; later ones join that window.
+ */
+export async function ensurePoolTabs(count: number): Promise<void> {
+  const url = browser.runtime.getURL(POOL_TAB_PATH);
+  const missing = count - (await countPoolTabs());
+  for (let i = 0; i < missing; i++) {
+    if (poolWindowId !== undefined) {
+      try {
+        await browser.tabs.create({ url, windowId: poolWindowId, active: false });
+        continue;
+      } catch {
+        poolWindowId = undefined; // the window was closed; open a new one
+      }
+    }
+    const win = await browser.windows.create({ url, focused: false, type: 'normal' });
+    poolWindowId = win?.id;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Messages between the coordinator (service worker, or Firefox's background page) and the
+ * runtime hosts. Types only. Control messages are small JSON on a runtime Port; data messages
+ * carry tensors and travel on a MessagePort where the browser offers one (transferable buffers).
+ */
+import type { WireError } from './errors';
+import type { HostKind } from './page';
+import type { WireTensor } from './tensor';
+
+export type { HostKind };
+
+// ---- control plane ----
+
+/** First message a host sends on its control port. */
+export interface HostHello {
+  type: 'host-hello';
+  hostId: string;
+  kind: HostKind;
+  /** Which ops this host's runtime can run. */
+  ops: string[];
+}
+/** The coordinator's liveness probe; hosts answer at once (hosts' own timers get throttled). */
+export interface Ping {
+  type: 'ping';
+  seq: number;
+}
+export interface Pong {
+  type: 'pong';
+  seq: number;
+  served: number;
+  inflight: number;
+}
+export type HostToCoordinatorControl = HostHello | Pong;
+export type CoordinatorToHostControl = Ping;
+
+// ---- data plane ----
+
+/** Sent by a host to the service worker with the data port in the transfer list (Chrome). */
+export interface HostAttach {
+  type: 'host-attach';
+  hostId: string;
+}
+export interface RunRequest {
+  type: 'run';
+  runId: number;
+  op: 'matmul';
+  inputs: Record<string, WireTensor>;
+}
+export interface RunResult {
+  type: 'run-result';
+  runId: number;
+  outputs: Record<string, WireTensor>;
+}
+export interface RunError {
+  type: 'run-error';
+  runId: number;
+  error: WireError;
+}
+export type CoordinatorToHostData = RunRequest;
+export type HostToCoordinatorData = RunResult | RunError;
+
+/** Everything a host may send; one carrier may hold both planes, so channels are typed by this. */
+export type HostToCoordinator = HostToCoordinatorControl | HostToCoordinatorData;
+/** Everything the coordinator may send to a host. */
+export type CoordinatorToHost = CoordinatorToHostControl | CoordinatorToHostData;
+
+export const CONTROL_PORT_NAME = 'tabpool-host';
+export const PAGE_PORT_NAME = 'tabpool-page';
+export const POPUP_PORT_NAME = 'tabpool-popup';
+
+/** Pushed to the popup on its port whenever the pool changes, and on a timer. */
+export interface PoolStatusMessage {
+  type: 'pool-status';
+  atMs: number;
+  hosts: import('./page').HostSummary[];
+}

@@ -1,0 +1,180 @@
+/**
+ * The page protocol: what a web page sends on `window.postMessage` and what it gets back.
+ * Types here, schemas beside them; docs/protocol.md is the prose version of this file.
+ */
+import * as v from 'valibot';
+import {
+  BadMessageError,
+  InvalidParamsError,
+  UnknownOpError,
+  UnsupportedVersionError,
+  type WireError,
+} from './errors';
+import { WireTensorSchema, type WireTensor, checkTensorBytes } from './tensor';
+import { PROTOCOL_VERSION } from './version';
+
+/** The most characters a request id may have. */
+export const MAX_ID_LENGTH = 128;
+
+// ---- requests (page → extension) ----
+
+export interface HelloRequest {
+  tabpool: number;
+  id: string;
+  op: 'hello';
+}
+export interface MatmulRequest {
+  tabpool: number;
+  id: string;
+  op: 'matmul';
+  params: { a: WireTensor; b: WireTensor };
+}
+export interface StatusRequest {
+  tabpool: number;
+  id: string;
+  op: 'status';
+}
+export type PageRequest = HelloRequest | MatmulRequest | StatusRequest;
+export type PageOp = PageRequest['op'];
+
+// ---- replies and events (extension → page) ----
+
+export interface HelloResult {
+  extension: 'tabpool';
+  extensionVersion: string;
+  protocol: number;
+  protocols: number[];
+  ops: PageOp[];
+}
+export interface MatmulResult {
+  c: WireTensor;
+  /** Which host computed it: pages may ignore this; tests and the popup use it. */
+  host: { id: string; kind: HostKind };
+}
+export type HostKind = 'offscreen' | 'background' | 'tab';
+export type HostState = 'starting' | 'ready' | 'dead';
+export interface HostSummary {
+  id: string;
+  kind: HostKind;
+  state: HostState;
+  /** Epoch ms of the last heartbeat reply, or null before the first. */
+  lastHeartbeatMs: number | null;
+  served: number;
+  inflight: number;
+}
+export interface StatusResult {
+  hosts: HostSummary[];
+}
+export interface ResultByOp {
+  hello: HelloResult;
+  matmul: MatmulResult;
+  status: StatusResult;
+}
+
+export type PageReply =
+  | { tabpool: number; id: string | null; ok: true; result: unknown }
+  | { tabpool: number; id: string | null; ok: false; error: WireError };
+
+/** Posted by the content script when it starts, so a page can learn tabpool is there. */
+export interface AnnounceEvent {
+  tabpool: number;
+  event: 'announce';
+  extensionVersion: string;
+  protocols: number[];
+}
+/** The DOM event name the content script also dispatches on `window` at start-up. */
+export const ANNOUNCE_EVENT = 'tabpool:announce';
+
+export const PAGE_OPS: readonly PageOp[] = ['hello', 'matmul', 'status'];
+
+// ---- classification and validation ----
+
+/**
+ * What a window message is to the relay. Messages without a `tabpool` field are not ours and are
+ * ignored; replies and events are our own outgoing traffic; everything else must be a request.
+ */
+export function classifyWindowMessage(data: unknown): 'foreign' | 'outgoing' | 'request' {
+  if (typeof data !== 'object' || data === null || !('tabpool' in data)) return 'foreign';
+  if ('ok' in data || 'event' in data) return 'outgoing';
+  return 'request';
+}
+
+const EnvelopeSchema = v.object({
+  tabpool: v.number(),
+  id: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID_LENGTH)),
+  op: v.string(),
+});
+
+/** Best-effort id of a message, so even a bad one gets a reply the page can match. */
+export function idOf(data: unknown): string | null {
+  const id = (data as { id?: unknown } | null)?.id;
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH ? id : null;
+}
+
+/**
+ * Checks the envelope only (marker, version, id, op) — what the content-script relay can check
+ * without knowing every op's params. Throws a typed error.
+ */
+export function checkEnvelope(data: unknown): { tabpool: number; id: string; op: string } {
+  const parsed = v.safeParse(EnvelopeSchema, data);
+  if (!parsed.success) {
+    throw new BadMessageError(`Not a tabpool request: ${describeIssues(parsed.issues)}`);
+  }
+  if (parsed.output.tabpool !== PROTOCOL_VERSION) {
+    throw new UnsupportedVersionError(
+      `Protocol version ${parsed.output.tabpool} is not supported; this extension speaks ${PROTOCOL_VERSION}`,
+      { detail: { supported: [PROTOCOL_VERSION] } },
+    );
+  }
+  return parsed.output;
+}
+
+const MatmulParamsSchema = v.object({ a: WireTensorSchema, b: WireTensorSchema });
+
+/**
+ * Full validation of a request: envelope, op, every param, byte lengths and limits. Runs in the
+ * service worker before any work is queued — the relay is in the page's renderer and not trusted.
+ */
+export function parsePageRequest(data: unknown): PageRequest {
+  const env = checkEnvelope(data);
+  switch (env.op) {
+    case 'hello':
+    case 'status':
+      return { tabpool: env.tabpool, id: env.id, op: env.op };
+    case 'matmul': {
+      const params = v.safeParse(MatmulParamsSchema, (data as { params?: unknown }).params);
+      if (!params.success) {
+        throw new InvalidParamsError(`matmul params: ${describeIssues(params.issues)}`);
+      }
+      const { a, b } = params.output;
+      checkTensorBytes('a', a);
+      checkTensorBytes('b', b);
+      if (a.shape.length !== 2 || b.shape.length !== 2) {
+        throw new InvalidParamsError('matmul takes 2-D tensors a [m, k] and b [k, n]', {
+          detail: { a: a.shape, b: b.shape },
+        });
+      }
+      if (a.shape[1] !== b.shape[0]) {
+        throw new InvalidParamsError(
+          `matmul inner dimensions differ: a is [${a.shape.join(', ')}], b is [${b.shape.join(', ')}]`,
+          { detail: { a: a.shape, b: b.shape } },
+        );
+      }
+      return { tabpool: env.tabpool, id: env.id, op: 'matmul', params: { a, b } };
+    }
+    default:
+      throw new UnknownOpError(`Unknown op "${env.op.slice(0, 64)}"`, {
+        detail: { ops: [...PAGE_OPS] },
+      });
+  }
+}
+
+function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
+  return issues
+    .slice(0, 3)
+    .map((i) => {
+      const path = i.path?.map((p) => String(p.key)).join('.') ?? '';
+      return path ? `${path}: ${i.message}` : i.message;
+    })
+    .join('; ');
+}

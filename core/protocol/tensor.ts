@@ -1,0 +1,64 @@
+import * as v from 'valibot';
+import { InvalidParamsError, PayloadTooLargeError } from './errors';
+
+/**
+ * A tensor on the wire: a dtype, a shape and the raw little-endian bytes as an ArrayBuffer.
+ * Bytes, not JSON numbers: ArrayBuffers survive `postMessage` and structured-clone runtime
+ * messaging, and can be transferred without a copy where the channel allows.
+ */
+export interface WireTensor {
+  dtype: 'float32';
+  shape: number[];
+  data: ArrayBuffer;
+}
+
+export const BYTES_PER_ELEMENT = { float32: 4 } as const;
+
+/** The largest tensor a page may send or receive: checked before any allocation. */
+export const MAX_TENSOR_BYTES = 64 * 1024 * 1024;
+/** The most dimensions a wire tensor may have. */
+export const MAX_RANK = 8;
+
+/** `instanceof ArrayBuffer` fails across realms (page → content script); the brand does not. */
+export const isArrayBuffer = (x: unknown): x is ArrayBuffer =>
+  Object.prototype.toString.call(x) === '[object ArrayBuffer]';
+
+export const WireTensorSchema = v.object({
+  dtype: v.picklist(['float32']),
+  shape: v.pipe(
+    v.array(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 31 - 1))),
+    v.minLength(1),
+    v.maxLength(MAX_RANK),
+  ),
+  data: v.custom<ArrayBuffer>(isArrayBuffer, 'data must be an ArrayBuffer'),
+});
+
+/**
+ * Checks that a validated tensor's byte length matches its shape and fits the limit.
+ * The element count is computed in floating point first so a hostile shape cannot overflow.
+ */
+export function checkTensorBytes(name: string, t: WireTensor): void {
+  const elements = t.shape.reduce((n, d) => n * d, 1);
+  const bytes = elements * BYTES_PER_ELEMENT[t.dtype];
+  if (bytes > MAX_TENSOR_BYTES || t.data.byteLength > MAX_TENSOR_BYTES) {
+    throw new PayloadTooLargeError(`Tensor "${name}" is larger than ${MAX_TENSOR_BYTES} bytes`, {
+      detail: { tensor: name, bytes: Math.max(bytes, t.data.byteLength), limit: MAX_TENSOR_BYTES },
+    });
+  }
+  if (t.data.byteLength !== bytes) {
+    throw new InvalidParamsError(
+      `Tensor "${name}" has ${t.data.byteLength} bytes but shape [${t.shape.join(', ')}] needs ${bytes}`,
+      { detail: { tensor: name, bytes: t.data.byteLength, expected: bytes } },
+    );
+  }
+}
+
+/**
+ * Builds a wire tensor from a Float32Array. The view's bytes are copied only when the view does
+ * not cover its whole buffer, so a fresh array's buffer can be transferred as it is.
+ */
+export function float32Tensor(values: Float32Array, shape: number[]): WireTensor {
+  const whole = values.byteOffset === 0 && values.byteLength === values.buffer.byteLength;
+  const data = whole ? (values.buffer as ArrayBuffer) : values.slice().buffer;
+  return { dtype: 'float32', shape: [...shape], data };
+}

@@ -1,0 +1,129 @@
+/**
+ * The content-script relay: the page's only door into tabpool.
+ *
+ * It runs in the page's origin, so it holds nothing of value: it checks the envelope (so a
+ * malformed message gets a typed error at once), enforces the payload limit before anything is
+ * copied to the extension, forwards requests on one runtime Port, and posts replies back. Full
+ * validation happens again in the coordinator, which does not trust this relay.
+ */
+import type { Channel } from '../messaging/channel';
+import {
+  BadMessageError,
+  CoordinatorLostError,
+  PayloadTooLargeError,
+  toWireError,
+} from '../protocol/errors';
+import {
+  ANNOUNCE_EVENT,
+  type AnnounceEvent,
+  type PageReply,
+  checkEnvelope,
+  classifyWindowMessage,
+  idOf,
+} from '../protocol/page';
+import { MAX_TENSOR_BYTES, isArrayBuffer } from '../protocol/tensor';
+import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol/version';
+
+/** Largest total of ArrayBuffer bytes one request may carry (two max-size tensors). */
+export const MAX_REQUEST_BYTES = 2 * MAX_TENSOR_BYTES;
+
+export interface RelayOptions {
+  window: Window;
+  extensionVersion: string;
+  /** Opens the port to the coordinator; called lazily and again after a disconnect. */
+  connect: () => Channel<PageReply, unknown>;
+}
+
+/**
+ * Starts relaying; returns the function that stops it.
+ *
+ * @example
+ * startContentRelay({ window, extensionVersion: '0.1.0', connect: () => runtimePortChannel(browser.runtime.connect({ name: PAGE_PORT_NAME })) });
+ */
+export function startContentRelay(options: RelayOptions): () => void {
+  const win = options.window;
+  const targetOrigin = win.location.origin === 'null' ? '*' : win.location.origin;
+  const pending = new Set<string>();
+  let port: Channel<PageReply, unknown> | null = null;
+
+  const reply = (message: PageReply) => {
+    const transfer = message.ok ? buffersIn(message.result, 4) : [];
+    win.postMessage(message, targetOrigin, transfer);
+  };
+  const fail = (id: string | null, e: unknown) =>
+    reply({ tabpool: PROTOCOL_VERSION, id, ok: false, error: toWireError(e) });
+
+  const ensurePort = () => {
+    if (port) return port;
+    const p = options.connect();
+    p.onMessage((message) => {
+      if (message.id !== null) pending.delete(message.id);
+      reply(message);
+    });
+    p.onClose(() => {
+      if (port === p) port = null;
+      for (const id of pending) {
+        fail(
+          id,
+          new CoordinatorLostError('The extension restarted while this request ran; send it again'),
+        );
+      }
+      pending.clear();
+    });
+    port = p;
+    return p;
+  };
+
+  const onMessage = (event: MessageEvent) => {
+    if (event.source !== win) return; // only the page itself, not frames or other windows
+    const data: unknown = event.data;
+    if (classifyWindowMessage(data) !== 'request') return;
+    const id = idOf(data);
+    try {
+      const env = checkEnvelope(data);
+      if (pending.has(env.id)) {
+        throw new BadMessageError(`Request id "${env.id}" is already in flight`);
+      }
+      const bytes = buffersIn((data as { params?: unknown }).params, 4).reduce(
+        (n, b) => n + b.byteLength,
+        0,
+      );
+      if (bytes > MAX_REQUEST_BYTES) {
+        throw new PayloadTooLargeError(
+          `Request carries ${bytes} bytes; the limit is ${MAX_REQUEST_BYTES}`,
+          {
+            detail: { bytes, limit: MAX_REQUEST_BYTES },
+          },
+        );
+      }
+      pending.add(env.id);
+      ensurePort().post(data);
+    } catch (e) {
+      fail(id, e);
+    }
+  };
+
+  win.addEventListener('message', onMessage);
+  const announce: AnnounceEvent = {
+    tabpool: PROTOCOL_VERSION,
+    event: 'announce',
+    extensionVersion: options.extensionVersion,
+    protocols: [...SUPPORTED_PROTOCOL_VERSIONS],
+  };
+  win.postMessage(announce, targetOrigin);
+  win.dispatchEvent(new CustomEvent(ANNOUNCE_EVENT, { detail: Object.freeze({ ...announce }) }));
+
+  return () => {
+    win.removeEventListener('message', onMessage);
+    port?.close();
+  };
+}
+
+/** ArrayBuffers reachable from `value` within `depth` levels (tensor data sits at depth 2–3). */
+function buffersIn(value: unknown, depth: number, out = new Set<ArrayBuffer>()): ArrayBuffer[] {
+  if (isArrayBuffer(value)) out.add(value);
+  else if (depth > 0 && typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) buffersIn(child, depth - 1, out);
+  }
+  return [...out];
+}

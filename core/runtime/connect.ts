@@ -1,0 +1,44 @@
+/**
+ * How a host page reaches the coordinator.
+ *
+ * Chrome (MV3): control on a runtime Port (its disconnect is the liveness signal), data on a
+ * MessageChannel whose far end the host hands to the service worker, so tensors move as
+ * transferred ArrayBuffers. Firefox (MV2 background page): one runtime Port carries both planes
+ * (Firefox structured-clones extension messages natively).
+ */
+import { browser } from 'wxt/browser';
+import { messagePortChannel, runtimePortChannel } from '../messaging/channel';
+import {
+  CONTROL_PORT_NAME,
+  type CoordinatorToHost,
+  type HostAttach,
+  type HostToCoordinator,
+} from '../protocol/host';
+import type { HostConnection } from './host-runtime';
+
+/** True when the extension's coordinator lives in a service worker (Chrome MV3). */
+export function coordinatorIsServiceWorker(): boolean {
+  const background = browser.runtime.getManifest().background as
+    | { service_worker?: string }
+    | undefined;
+  return typeof background?.service_worker === 'string';
+}
+
+export async function connectToCoordinator(hostId: string): Promise<HostConnection> {
+  const port = browser.runtime.connect({ name: CONTROL_PORT_NAME });
+  const control = runtimePortChannel<CoordinatorToHost, HostToCoordinator>(port);
+  if (!coordinatorIsServiceWorker()) return { control, data: control };
+
+  const registration = await navigator.serviceWorker.ready;
+  const worker = registration.active;
+  if (!worker) {
+    control.close();
+    throw new Error('The extension service worker is not active yet');
+  }
+  const channel = new MessageChannel();
+  const attach: HostAttach = { type: 'host-attach', hostId };
+  worker.postMessage(attach, [channel.port2]);
+  const data = messagePortChannel<CoordinatorToHost, HostToCoordinator>(channel.port1);
+  control.onClose(() => data.close());
+  return { control, data };
+}

@@ -1,0 +1,138 @@
+/**
+ * What runs inside a host (offscreen document, pool tab, Firefox background page): connect to
+ * the coordinator, say hello, answer pings, run ops, and reconnect when the coordinator goes
+ * away (a restarted service worker drops every port; `runtime.connect` wakes it again).
+ */
+import type { Channel } from '../messaging/channel';
+import { KernelFailedError, UnknownOpError, isTabpoolError, toWireError } from '../protocol/errors';
+import type {
+  CoordinatorToHost,
+  HostKind,
+  HostToCoordinator,
+  HostToCoordinatorData,
+} from '../protocol/host';
+import type { WireTensor } from '../protocol/tensor';
+import { OPS, OP_NAMES } from './ops';
+
+/** A host's end of a channel to the coordinator. */
+export type CoordinatorChannel = Channel<CoordinatorToHost, HostToCoordinator>;
+
+export interface HostConnection {
+  /** Small JSON messages; its close means the coordinator is gone. */
+  control: CoordinatorChannel;
+  /** Tensors. May be the same object as `control` where one carrier serves both planes. */
+  data: CoordinatorChannel;
+}
+
+export interface HostRuntimeOptions {
+  kind: HostKind;
+  hostId?: string;
+  /** Opens both planes to the coordinator. Called again after every disconnect. */
+  connect: (hostId: string) => Promise<HostConnection>;
+  /** Wait before reconnecting; doubles per failed attempt up to 8×. */
+  reconnectDelayMs?: number;
+}
+
+export interface HostRuntime {
+  readonly hostId: string;
+  stats(): { served: number; inflight: number; connections: number };
+  stop(): void;
+}
+
+/**
+ * Starts a host runtime.
+ *
+ * @example
+ * startHostRuntime({ kind: 'tab', connect: (id) => connectToServiceWorker(id) });
+ */
+export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
+  const hostId = options.hostId ?? crypto.randomUUID();
+  const baseDelayMs = options.reconnectDelayMs ?? 250;
+  let served = 0;
+  let inflight = 0;
+  let connections = 0;
+  let stopped = false;
+  let current: HostConnection | null = null;
+  let failures = 0;
+
+  const serve = (conn: HostConnection) => {
+    connections++;
+    current = conn;
+    failures = 0;
+    const onControl = (msg: CoordinatorToHost) => {
+      if (msg.type === 'ping') {
+        conn.control.post({ type: 'pong', seq: msg.seq, served, inflight });
+      }
+    };
+    const onData = (msg: CoordinatorToHost) => {
+      if (msg.type !== 'run') return;
+      inflight++;
+      let reply: HostToCoordinatorData;
+      let transfer: ArrayBuffer[] = [];
+      try {
+        const fn = OPS[msg.op];
+        if (!fn) throw new UnknownOpError(`This host cannot run "${String(msg.op)}"`);
+        const outputs = runGuarded(() => fn(msg.inputs));
+        transfer = Object.values(outputs).map((t) => t.data);
+        reply = { type: 'run-result', runId: msg.runId, outputs };
+        served++;
+      } catch (e) {
+        reply = { type: 'run-error', runId: msg.runId, error: toWireError(e) };
+      } finally {
+        inflight--;
+      }
+      conn.data.post(reply, transfer);
+    };
+    // Each handler ignores the other plane's message types, so this is right whether the two
+    // planes are one carrier or two.
+    conn.control.onMessage(onControl);
+    conn.data.onMessage(onData);
+    conn.control.onClose(() => {
+      conn.data.close();
+      if (current === conn) current = null;
+      scheduleReconnect();
+    });
+    conn.control.post({ type: 'host-hello', hostId, kind: options.kind, ops: [...OP_NAMES] });
+  };
+
+  const attempt = async () => {
+    if (stopped) return;
+    try {
+      const conn = await options.connect(hostId);
+      if (stopped) {
+        conn.control.close();
+        return;
+      }
+      serve(conn);
+    } catch {
+      failures++;
+      scheduleReconnect();
+    }
+  };
+
+  const scheduleReconnect = () => {
+    if (stopped) return;
+    const delay = baseDelayMs * 2 ** Math.min(failures, 3);
+    setTimeout(attempt, delay);
+  };
+
+  void attempt();
+
+  return {
+    hostId,
+    stats: () => ({ served, inflight, connections }),
+    stop() {
+      stopped = true;
+      current?.control.close();
+    },
+  };
+}
+
+function runGuarded(fn: () => Record<string, WireTensor>): Record<string, WireTensor> {
+  try {
+    return fn();
+  } catch (e) {
+    if (isTabpoolError(e)) throw e;
+    throw new KernelFailedError(e instanceof Error ? e.message : String(e), { cause: e });
+  }
+}

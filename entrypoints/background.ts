@@ -1,0 +1,6 @@
+import { defineBackground } from 'wxt/utils/define-background';
+import { startCoordinator } from '../core/pool/start-coordinator';
+
+export default defineBackground(() => {
+  startCoordinator();
+});

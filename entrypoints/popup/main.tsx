@@ -1,0 +1,6 @@
+import { render } from 'preact';
+import { PopupApp } from '../../ui/popup/popup-app';
+import '../../ui/popup/popup.css';
+
+const root = document.getElementById('app');
+if (root) render(<PopupApp />, root);

@@ -1,0 +1,29 @@
+import type { HostSummary } from '../../core/protocol/page';
+import { formatAgo, kindLabel } from './format';
+
+export interface HostCardProps {
+  host: HostSummary;
+  nowMs: number;
+}
+
+/** One host: what it is, whether it is alive, when it last answered, how much it has done. */
+export function HostCard({ host, nowMs }: HostCardProps) {
+  return (
+    <li class={`host host--${host.state}`} data-host-id={host.id} data-state={host.state}>
+      <div class="host__head">
+        <span class="host__kind">{kindLabel(host.kind)}</span>
+        <span class={`badge badge--${host.state}`}>{host.state}</span>
+      </div>
+      <dl class="host__facts">
+        <dt>Last heartbeat</dt>
+        <dd data-field="heartbeat">{formatAgo(host.lastHeartbeatMs, nowMs)}</dd>
+        <dt>Requests served</dt>
+        <dd data-field="served">{host.served}</dd>
+        <dt>In flight</dt>
+        <dd data-field="inflight">{host.inflight}</dd>
+        <dt>Id</dt>
+        <dd class="host__id">{host.id.slice(0, 8)}</dd>
+      </dl>
+    </li>
+  );
+}

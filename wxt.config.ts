@@ -1,0 +1,35 @@
+import { defineConfig } from 'wxt';
+
+// See docs/decisions.md for why each manifest entry is here.
+export default defineConfig({
+  srcDir: '.',
+  entrypointsDir: 'entrypoints',
+  outDir: '.output',
+  modules: ['@wxt-dev/webextension-polyfill'],
+  // Explicit imports everywhere: a reader can follow every name to its file.
+  imports: false,
+  manifest: ({ browser }) => ({
+    name: 'tabpool',
+    description:
+      'Runs ML models once for every page: a fault-tolerant pool of runtime hosts behind a page API.',
+    // Chrome finds its pool tabs with runtime.getContexts (no permission); Firefox needs tabs.query.
+    permissions: browser === 'firefox' ? ['tabs'] : ['offscreen'],
+    // Chrome ≥ 148 structured-clones runtime messages when asked to, so tensors cross
+    // content script ↔ service worker as ArrayBuffers instead of JSON. Firefox always does.
+    ...(browser === 'firefox' ? {} : { message_serialization: 'structured_clone' }),
+    action: { default_title: 'tabpool' },
+    // Structured-clone runtime messaging (the binary tensor path) arrived in Chrome 148.
+    ...(browser === 'firefox' ? {} : { minimum_chrome_version: '148' }),
+    browser_specific_settings:
+      browser === 'firefox'
+        ? {
+            gecko: {
+              id: 'tabpool@tabpool.dev',
+              strict_min_version: '142.0',
+              // tabpool sends nothing anywhere: models run locally.
+              data_collection_permissions: { required: ['none'] },
+            },
+          }
+        : undefined,
+  }),
+});
