@@ -38,7 +38,7 @@ function addHost(c: Coordinator, kind: 'tab' | 'offscreen' = 'tab', split = true
   const coordData = messagePortChannel<HostToCoordinator, CoordinatorToHost>(data.port1);
   const hostControl = messagePortChannel<CoordinatorToHost, HostToCoordinator>(control.port2);
   const hostData = messagePortChannel<CoordinatorToHost, HostToCoordinator>(data.port2);
-  c.registry.addControl(coordControl, { carriesData: !split });
+  c.registry.addControl(coordControl);
   let attached = false;
   const runtime = startHostRuntime({
     kind,

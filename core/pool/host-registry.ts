@@ -81,7 +81,7 @@ export class HostRegistry {
    * Takes a host's control channel. The host is registered when its hello arrives; it is `ready`
    * once its data channel is attached too.
    */
-  addControl(control: HostChannel, meta: { tabId?: number; carriesData?: boolean } = {}): void {
+  addControl(control: HostChannel, meta: { tabId?: number } = {}): void {
     let entry: HostEntry | null = null;
     control.onMessage((msg) => {
       switch (msg.type) {
@@ -105,9 +105,7 @@ export class HostRegistry {
             diedAtMs: null,
           };
           this.hosts.set(msg.hostId, entry);
-          // One carrier for both planes (Firefox runtime Ports, same-realm hosts): the control
-          // channel is the data channel too.
-          if (meta.carriesData) this.attach(entry, control);
+          if (msg.dataPlane === 'control') this.attach(entry, control);
           const orphan = this.orphanData.get(msg.hostId);
           if (orphan) {
             this.orphanData.delete(msg.hostId);

@@ -42,7 +42,6 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
       case CONTROL_PORT_NAME:
         registry.addControl(runtimePortChannel<HostToCoordinator, CoordinatorToHost>(port), {
           tabId: port.sender?.tab?.id,
-          carriesData: !serviceWorker,
         });
         return;
       case PAGE_PORT_NAME: {
@@ -82,9 +81,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
   } else {
     // Firefox: this background page has a DOM and stays up, so it is host #0 itself.
     const { port1, port2 } = new MessageChannel();
-    registry.addControl(messagePortChannel<HostToCoordinator, CoordinatorToHost>(port1), {
-      carriesData: true,
-    });
+    registry.addControl(messagePortChannel<HostToCoordinator, CoordinatorToHost>(port1));
     const local = messagePortChannel<CoordinatorToHost, HostToCoordinator>(port2);
     startHostRuntime({
       kind: 'background',

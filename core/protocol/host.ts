@@ -18,6 +18,12 @@ export interface HostHello {
   kind: HostKind;
   /** Which ops this host's runtime can run. */
   ops: string[];
+  /**
+   * Where this host's tensors travel: `message-port` when it hands the service worker a
+   * MessagePort (`host-attach`), `control` when its control Port carries them too (Firefox's
+   * runtime Ports; Chrome's offscreen document, which has no `navigator.serviceWorker`).
+   */
+  dataPlane: 'message-port' | 'control';
 }
 /** The coordinator's liveness probe; hosts answer at once (hosts' own timers get throttled). */
 export interface Ping {

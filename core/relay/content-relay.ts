@@ -110,6 +110,11 @@ export function startContentRelay(options: RelayOptions): () => void {
     extensionVersion: options.extensionVersion,
     protocols: [...SUPPORTED_PROTOCOL_VERSIONS],
   };
+  // A marker that outlives the announce event, for pages whose scripts run after it fired.
+  win.document?.documentElement?.setAttribute(
+    'data-tabpool-protocols',
+    announce.protocols.join(' '),
+  );
   win.postMessage(announce, targetOrigin);
   win.dispatchEvent(new CustomEvent(ANNOUNCE_EVENT, { detail: Object.freeze({ ...announce }) }));
 

@@ -16,17 +16,16 @@ import {
 } from '../protocol/host';
 import type { HostConnection } from './host-runtime';
 
-/** True when the extension's coordinator lives in a service worker (Chrome MV3). */
-export function coordinatorIsServiceWorker(): boolean {
-  const background = browser.runtime.getManifest().background as
-    | { service_worker?: string }
-    | undefined;
-  return typeof background?.service_worker === 'string';
-}
+/**
+ * True when the extension's coordinator lives in a service worker (the Chrome MV3 build).
+ * Decided at build time: offscreen documents have no `runtime.getManifest` to ask.
+ */
+export const coordinatorIsServiceWorker = (): boolean => import.meta.env.MANIFEST_VERSION === 3;
 
 export async function connectToCoordinator(hostId: string): Promise<HostConnection> {
   const port = browser.runtime.connect({ name: CONTROL_PORT_NAME });
   const control = runtimePortChannel<CoordinatorToHost, HostToCoordinator>(port);
+  // Firefox's MV2 background page is no service worker: its runtime Ports carry tensors too.
   if (!coordinatorIsServiceWorker()) return { control, data: control };
 
   const registration = await navigator.serviceWorker.ready;

@@ -92,7 +92,13 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
       if (current === conn) current = null;
       scheduleReconnect();
     });
-    conn.control.post({ type: 'host-hello', hostId, kind: options.kind, ops: [...OP_NAMES] });
+    conn.control.post({
+      type: 'host-hello',
+      hostId,
+      kind: options.kind,
+      ops: [...OP_NAMES],
+      dataPlane: conn.data === conn.control ? 'control' : 'message-port',
+    });
   };
 
   const attempt = async () => {
@@ -104,8 +110,9 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
         return;
       }
       serve(conn);
-    } catch {
+    } catch (e) {
       failures++;
+      console.warn(`tabpool host ${hostId}: could not connect (attempt ${failures})`, e);
       scheduleReconnect();
     }
   };
