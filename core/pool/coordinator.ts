@@ -4,11 +4,11 @@
  * another host; a run with no host waits for one until its deadline.
  */
 import {
+  errorFromWire,
   HostLostError,
+  isTabpoolError,
   NoHostError,
   TimeoutError,
-  errorFromWire,
-  isTabpoolError,
 } from '../protocol/errors';
 import type { RunRequest } from '../protocol/host';
 import type { HostKind } from '../protocol/page';

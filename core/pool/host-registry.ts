@@ -6,7 +6,6 @@
  * or whose control port disconnects, is dead and gets no more work.
  */
 import type { Channel } from '../messaging/channel';
-import { assertNever } from '../util/assert-never';
 import type {
   CoordinatorToHost,
   HostKind,
@@ -14,6 +13,7 @@ import type {
   HostToCoordinatorData,
 } from '../protocol/host';
 import type { HostState, HostSummary } from '../protocol/page';
+import { assertNever } from '../util/assert-never';
 
 /** The coordinator's end of a host channel. Both planes use the same message unions. */
 export type HostChannel = Channel<HostToCoordinator, CoordinatorToHost>;

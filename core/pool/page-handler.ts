@@ -5,12 +5,12 @@
 import { toWireError } from '../protocol/errors';
 import {
   type HelloResult,
+  idOf,
   type MatmulResult,
   PAGE_OPS,
   type PageReply,
-  type StatusResult,
-  idOf,
   parsePageRequest,
+  type StatusResult,
 } from '../protocol/page';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol/version';
 import { assertNever } from '../util/assert-never';

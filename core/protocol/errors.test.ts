@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   ERROR_CODES,
+  errorFromWire,
   HostLostError,
   InvalidParamsError,
-  errorFromWire,
   isTabpoolError,
   toWireError,
 } from './errors';

@@ -10,7 +10,7 @@ import {
   UnsupportedVersionError,
   type WireError,
 } from './errors';
-import { WireTensorSchema, type WireTensor, checkTensorBytes } from './tensor';
+import { checkTensorBytes, type WireTensor, WireTensorSchema } from './tensor';
 import { PROTOCOL_VERSION } from './version';
 
 /** The most characters a request id may have. */

@@ -16,12 +16,12 @@ import {
 import {
   ANNOUNCE_EVENT,
   type AnnounceEvent,
-  type PageReply,
   checkEnvelope,
   classifyWindowMessage,
   idOf,
+  type PageReply,
 } from '../protocol/page';
-import { MAX_TENSOR_BYTES, isArrayBuffer } from '../protocol/tensor';
+import { isArrayBuffer, MAX_TENSOR_BYTES } from '../protocol/tensor';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol/version';
 
 /** Largest total of ArrayBuffer bytes one request may carry (two max-size tensors). */

@@ -4,7 +4,7 @@
  * away (a restarted service worker drops every port; `runtime.connect` wakes it again).
  */
 import type { Channel } from '../messaging/channel';
-import { KernelFailedError, UnknownOpError, isTabpoolError, toWireError } from '../protocol/errors';
+import { isTabpoolError, KernelFailedError, toWireError, UnknownOpError } from '../protocol/errors';
 import type {
   CoordinatorToHost,
   HostKind,
@@ -12,7 +12,7 @@ import type {
   HostToCoordinatorData,
 } from '../protocol/host';
 import type { WireTensor } from '../protocol/tensor';
-import { OPS, OP_NAMES } from './ops';
+import { OP_NAMES, OPS } from './ops';
 
 /** A host's end of a channel to the coordinator. */
 export type CoordinatorChannel = Channel<CoordinatorToHost, HostToCoordinator>;

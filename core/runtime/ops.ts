@@ -5,7 +5,7 @@
 import { matmulCpu } from '../../kernels/matmul/cpu';
 import { InvalidParamsError } from '../protocol/errors';
 import type { RunRequest } from '../protocol/host';
-import { type WireTensor, float32Tensor } from '../protocol/tensor';
+import { float32Tensor, type WireTensor } from '../protocol/tensor';
 
 type OpName = RunRequest['op'];
 type OpFn = (inputs: Record<string, WireTensor>) => Record<string, WireTensor>;
