@@ -6,22 +6,27 @@ import { extname, join, normalize, resolve } from 'node:path';
 export const PAGES_DIR = resolve(import.meta.dirname, '../tests/pages');
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
 
-/** @returns {Promise<{ origin: string, close: () => Promise<void> }>} */
-export async function servePages(dir = PAGES_DIR) {
+/**
+ * Serves files from `dirs`, the first that has the path winning.
+ * @param {string[]} [dirs]
+ * @returns {Promise<{ origin: string, close: () => Promise<void> }>}
+ */
+export async function servePages(dirs = [PAGES_DIR]) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-    const file = join(dir, path === '/' ? 'index.html' : path);
-    if (!file.startsWith(dir)) {
-      res.writeHead(403).end();
-      return;
+    for (const dir of dirs) {
+      const file = join(dir, path === '/' ? 'index.html' : path);
+      if (!file.startsWith(dir)) break;
+      try {
+        const body = await readFile(file);
+        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+        res.end(body);
+        return;
+      } catch {
+        // not in this directory: try the next
+      }
     }
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end('not found');
-    }
+    res.writeHead(404).end('not found');
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
   const address = server.address();
