@@ -17,6 +17,13 @@ export type ErrorCode =
   | 'COORDINATOR_LOST'
   | 'TIMEOUT'
   | 'KERNEL_FAILED'
+  | 'QUOTA_EXCEEDED'
+  | 'STORAGE_FAILED'
+  | 'INTEGRITY_FAILED'
+  | 'DOWNLOAD_FAILED'
+  | 'NOT_FOUND'
+  | 'MODEL_NOT_READY'
+  | 'ABORTED'
   | 'INTERNAL';
 
 /** The plain-data shape of an error on the wire. */
@@ -84,6 +91,34 @@ export class TimeoutError extends TabpoolError {
 export class KernelFailedError extends TabpoolError {
   readonly code = 'KERNEL_FAILED';
 }
+/** The browser refused to store more (IndexedDB quota); nothing half-written was kept. */
+export class QuotaExceededError extends TabpoolError {
+  readonly code = 'QUOTA_EXCEEDED';
+}
+/** IndexedDB failed for a reason other than quota (closed, blocked, version, I/O). */
+export class StorageFailedError extends TabpoolError {
+  readonly code = 'STORAGE_FAILED';
+}
+/** Stored or downloaded bytes do not match their SHA-256 (or the server's hash). */
+export class IntegrityFailedError extends TabpoolError {
+  readonly code = 'INTEGRITY_FAILED';
+}
+/** A model file could not be fetched (HTTP error, network drop) after retries ran out. */
+export class DownloadFailedError extends TabpoolError {
+  readonly code = 'DOWNLOAD_FAILED';
+}
+/** The named model, file, tensor or chunk does not exist. */
+export class NotFoundError extends TabpoolError {
+  readonly code = 'NOT_FOUND';
+}
+/** The model exists but is not `ready` (still downloading, or marked corrupt). */
+export class ModelNotReadyError extends TabpoolError {
+  readonly code = 'MODEL_NOT_READY';
+}
+/** The caller cancelled the operation (its AbortSignal fired). */
+export class AbortedError extends TabpoolError {
+  readonly code = 'ABORTED';
+}
 /** A bug: something that should not happen did. */
 export class InternalError extends TabpoolError {
   readonly code = 'INTERNAL';
@@ -105,6 +140,13 @@ const classesByCode: Record<ErrorCode, ErrorClass> = {
   COORDINATOR_LOST: CoordinatorLostError,
   TIMEOUT: TimeoutError,
   KERNEL_FAILED: KernelFailedError,
+  QUOTA_EXCEEDED: QuotaExceededError,
+  STORAGE_FAILED: StorageFailedError,
+  INTEGRITY_FAILED: IntegrityFailedError,
+  DOWNLOAD_FAILED: DownloadFailedError,
+  NOT_FOUND: NotFoundError,
+  MODEL_NOT_READY: ModelNotReadyError,
+  ABORTED: AbortedError,
   INTERNAL: InternalError,
 };
 
