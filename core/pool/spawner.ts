@@ -13,7 +13,9 @@ interface ChromeOnly {
     createDocument(p: { url: string; reasons: string[]; justification: string }): Promise<void>;
   };
   runtime: {
-    getContexts?: (filter: { contextTypes: string[] }) => Promise<{ documentUrl?: string }[]>;
+    getContexts?: (filter: {
+      contextTypes: string[];
+    }) => Promise<{ documentUrl?: string; windowId?: number }[]>;
   };
 }
 const chromeOnly = browser as unknown as ChromeOnly;
@@ -45,35 +47,48 @@ export async function ensureOffscreenHost(): Promise<void> {
   await creatingOffscreen;
 }
 
-/** Counts the pool tabs that exist now (they survive a service-worker restart). */
-export async function countPoolTabs(): Promise<number> {
+/** The windows of the pool tabs that exist now (they survive a service-worker restart). */
+async function poolTabWindowIds(): Promise<(number | undefined)[]> {
   const url = browser.runtime.getURL(POOL_TAB_PATH);
   if (chromeOnly.runtime.getContexts) {
-    const tabs = await chromeOnly.runtime.getContexts({ contextTypes: ['TAB'] });
-    return tabs.filter((c) => c.documentUrl?.startsWith(url)).length;
+    const contexts = await chromeOnly.runtime.getContexts({ contextTypes: ['TAB'] });
+    return contexts.filter((c) => c.documentUrl?.startsWith(url)).map((c) => c.windowId);
   }
-  return (await browser.tabs.query({ url })).length;
+  return (await browser.tabs.query({ url })).map((t) => t.windowId);
 }
 
-let poolWindowId: number | undefined;
+/** Counts the pool tabs that exist now. */
+export async function countPoolTabs(): Promise<number> {
+  return (await poolTabWindowIds()).length;
+}
 
 /**
  * Opens pool tabs until `count` exist. The first opens a window of its own, unfocused, so the
- * pool never steals focus or clutters the user's tab strip; later ones join that window.
+ * pool never steals focus or clutters the user's tab strip; later ones join the pool's window.
+ * Pool tabs are never auto-discarded under memory pressure.
  */
 export async function ensurePoolTabs(count: number): Promise<void> {
   const url = browser.runtime.getURL(POOL_TAB_PATH);
-  const missing = count - (await countPoolTabs());
-  for (let i = 0; i < missing; i++) {
-    if (poolWindowId !== undefined) {
+  const existing = await poolTabWindowIds();
+  let windowId = existing.find((id) => id !== undefined);
+  for (let i = existing.length; i < count; i++) {
+    let tabId: number | undefined;
+    if (windowId !== undefined) {
       try {
-        await browser.tabs.create({ url, windowId: poolWindowId, active: false });
-        continue;
+        tabId = (await browser.tabs.create({ url, windowId, active: false })).id;
       } catch {
-        poolWindowId = undefined; // the window was closed; open a new one
+        windowId = undefined; // the window was closed: open a new one
       }
     }
-    const win = await browser.windows.create({ url, focused: false, type: 'normal' });
-    poolWindowId = win?.id;
+    if (tabId === undefined) {
+      const win = await browser.windows.create({ url, focused: false, type: 'normal' });
+      windowId = win?.id;
+      tabId = win?.tabs?.[0]?.id;
+    }
+    if (tabId !== undefined) {
+      await browser.tabs.update(tabId, { autoDiscardable: false }).catch(() => {
+        // Older browsers lack autoDiscardable; the tab still works, it may just be discarded.
+      });
+    }
   }
 }

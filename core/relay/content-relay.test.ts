@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Channel } from '../messaging/channel';
+import type { PageReply } from '../protocol/page';
+import { MAX_REQUEST_BYTES, startContentRelay } from './content-relay';
+
+/**
+ * A window as the relay sees it: postMessage delivers a structured clone to 'message' listeners
+ * with `source` set to the window, asynchronously — as a browser does for same-window messages.
+ */
+class TestWindow extends EventTarget {
+  readonly location = { origin: 'http://127.0.0.1:8000' };
+  readonly posted: unknown[] = [];
+  postMessage(message: unknown, _origin: string, transfer: Transferable[] = []) {
+    const data = structuredClone(message, { transfer });
+    this.posted.push(data);
+    setTimeout(() =>
+      this.dispatchEvent(Object.assign(new Event('message'), { data, source: this })),
+    );
+  }
+}
+
+/** The coordinator's end, played by a test: records what arrives and can answer or hang up. */
+function testPort() {
+  const received: unknown[] = [];
+  const onMessage = new Set<(m: PageReply) => void>();
+  const onClose = new Set<() => void>();
+  let connects = 0;
+  const connect = (): Channel<PageReply, unknown> => {
+    connects++;
+    return {
+      post: (m) => received.push(m),
+      onMessage: (cb) => {
+        onMessage.add(cb);
+        return () => onMessage.delete(cb);
+      },
+      onClose: (cb) => {
+        onClose.add(cb);
+        return () => onClose.delete(cb);
+      },
+      close: () => {},
+    };
+  };
+  return {
+    connect,
+    received,
+    connects: () => connects,
+    reply: (m: PageReply) => {
+      for (const cb of [...onMessage]) cb(m);
+    },
+    hangUp: () => {
+      for (const cb of [...onClose]) cb();
+      onMessage.clear();
+      onClose.clear();
+    },
+  };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+const replies = (w: TestWindow) =>
+  w.posted.filter((m) => (m as { ok?: unknown }).ok !== undefined) as PageReply[];
+
+let stop = () => {};
+afterEach(() => stop());
+
+function setup() {
+  const win = new TestWindow();
+  const port = testPort();
+  stop = startContentRelay({
+    window: win as unknown as Window,
+    extensionVersion: '9.9.9',
+    connect: port.connect,
+  });
+  return { win, port };
+}
+
+describe('content relay', () => {
+  it('announces itself at start', () => {
+    const { win } = setup();
+    expect(win.posted[0]).toEqual({
+      tabpool: 1,
+      event: 'announce',
+      extensionVersion: '9.9.9',
+      protocols: [1],
+    });
+  });
+
+  it('forwards a request and posts the matching reply back', async () => {
+    const { win, port } = setup();
+    win.postMessage({ tabpool: 1, id: 'r1', op: 'hello' }, '*');
+    await tick();
+    expect(port.received).toEqual([{ tabpool: 1, id: 'r1', op: 'hello' }]);
+    port.reply({ tabpool: 1, id: 'r1', ok: true, result: { protocol: 1 } });
+    await tick();
+    expect(replies(win)).toEqual([{ tabpool: 1, id: 'r1', ok: true, result: { protocol: 1 } }]);
+    expect(port.received).toHaveLength(1); // its own reply is not forwarded back
+  });
+
+  it('answers a bad envelope itself, without bothering the extension', async () => {
+    const { win, port } = setup();
+    win.postMessage({ tabpool: 1, id: 'x' }, '*');
+    win.postMessage({ tabpool: 3, id: 'y', op: 'hello' }, '*');
+    await tick();
+    expect(port.connects()).toBe(0);
+    expect(replies(win).map((r) => [r.id, !r.ok && r.error.code])).toEqual([
+      ['x', 'BAD_MESSAGE'],
+      ['y', 'UNSUPPORTED_VERSION'],
+    ]);
+  });
+
+  it('ignores messages that are not tabpool’s and messages from other windows', async () => {
+    const { win, port } = setup();
+    win.postMessage('plain string', '*');
+    win.postMessage({ type: 'something-else' }, '*');
+    win.dispatchEvent(
+      Object.assign(new Event('message'), {
+        data: { tabpool: 1, id: 'f', op: 'hello' },
+        source: {},
+      }),
+    );
+    await tick();
+    expect(port.received).toEqual([]);
+    expect(replies(win)).toEqual([]);
+  });
+
+  it('refuses an id that is already in flight', async () => {
+    const { win, port } = setup();
+    win.postMessage({ tabpool: 1, id: 'dup', op: 'hello' }, '*');
+    win.postMessage({ tabpool: 1, id: 'dup', op: 'hello' }, '*');
+    await tick();
+    expect(port.received).toHaveLength(1);
+    const [r] = replies(win);
+    expect(r?.ok === false && r.error.code).toBe('BAD_MESSAGE');
+  });
+
+  it('refuses an oversize request before copying it to the extension', async () => {
+    const { win, port } = setup();
+    const big = new ArrayBuffer(MAX_REQUEST_BYTES + 4);
+    win.postMessage({ tabpool: 1, id: 'big', op: 'matmul', params: { a: { data: big } } }, '*', [
+      big,
+    ]);
+    await tick();
+    expect(port.received).toEqual([]);
+    const [r] = replies(win);
+    expect(r?.ok === false && r.error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('fails in-flight requests with COORDINATOR_LOST when the extension goes away, then reconnects', async () => {
+    const { win, port } = setup();
+    win.postMessage({ tabpool: 1, id: 'a', op: 'hello' }, '*');
+    await tick();
+    port.hangUp();
+    await tick();
+    const [r] = replies(win);
+    expect(r).toMatchObject({ id: 'a', ok: false, error: { code: 'COORDINATOR_LOST' } });
+    win.postMessage({ tabpool: 1, id: 'b', op: 'hello' }, '*');
+    await tick();
+    expect(port.connects()).toBe(2);
+    expect(port.received.at(-1)).toMatchObject({ id: 'b' });
+  });
+
+  it('transfers reply buffers to the page', async () => {
+    const { win, port } = setup();
+    win.postMessage({ tabpool: 1, id: 't', op: 'matmul' }, '*');
+    await tick();
+    const data = new Float32Array([1, 2]).buffer;
+    port.reply({
+      tabpool: 1,
+      id: 't',
+      ok: true,
+      result: { c: { dtype: 'float32', shape: [2], data } },
+    });
+    await tick();
+    expect(data.byteLength).toBe(0); // detached: moved, not copied
+    const [r] = replies(win);
+    expect(r?.ok && new Float32Array((r.result as { c: { data: ArrayBuffer } }).c.data)).toEqual(
+      new Float32Array([1, 2]),
+    );
+  });
+});
