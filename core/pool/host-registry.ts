@@ -117,6 +117,8 @@ export class HostRegistry {
         case 'pong':
           if (entry && entry.state !== 'dead') {
             entry.lastHeartbeatMs = this.now();
+            // The host's own count survives a service-worker restart; ours starts from zero.
+            entry.served = Math.max(entry.served, msg.served);
             this.emitChange();
           }
           return;

@@ -1,0 +1,78 @@
+/**
+ * MV3 stops idle service workers, and with them the coordinator. The hosts must outlive it:
+ * after a stop, the next request wakes the worker, the hosts reconnect, and work goes on.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, readyKinds, startHarness, waitForHosts } from './harness';
+
+type TabpoolWindow = {
+  tabpool: {
+    matmul(
+      a: Float32Array,
+      b: Float32Array,
+      m: number,
+      k: number,
+      n: number,
+    ): Promise<{ c: Float32Array; host: { kind: string; id: string } }>;
+  };
+};
+
+let h: Harness;
+let page: Page;
+
+beforeAll(async () => {
+  h = await startHarness();
+  page = await h.openPage();
+  await waitForHosts(page, (hosts) => readyKinds(hosts).join() === 'offscreen,tab');
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const runSome = (p: Page, count: number) =>
+  p.evaluate(async (count) => {
+    const out: { value: number; host: string }[] = [];
+    for (let i = 0; i < count; i++) {
+      const r = await (window as unknown as TabpoolWindow).tabpool.matmul(
+        Float32Array.from([i]),
+        Float32Array.from([5]),
+        1,
+        1,
+        1,
+      );
+      out.push({ value: r.c[0] as number, host: r.host.id });
+    }
+    return out;
+  }, count);
+
+describe('service worker restart', () => {
+  it('keeps the same hosts and serves requests after the worker is stopped', async () => {
+    const before = await runSome(page, 4);
+    const hostsBefore = new Set(before.map((r) => r.host));
+    expect(hostsBefore.size).toBe(2);
+
+    // Mark the running worker, then stop every service worker as Chrome does when idle.
+    await h.serviceWorker.evaluate(() => {
+      (globalThis as { marker?: number }).marker = 1;
+    });
+    const cdp = await h.context.newCDPSession(page);
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.stopAllWorkers');
+
+    const after = await runSome(page, 4);
+    expect(after.map((r) => r.value)).toEqual([0, 5, 10, 15]);
+    // The same two hosts (same ids) came back: nothing was re-spawned, no tab was duplicated.
+    expect(new Set(after.map((r) => r.host))).toEqual(hostsBefore);
+    expect(h.context.pages().filter((p) => p.url().endsWith('/pool.html'))).toHaveLength(1);
+
+    const worker = h.context.serviceWorkers()[0];
+    const marker = await worker?.evaluate(() => (globalThis as { marker?: number }).marker);
+    expect(marker).toBeUndefined(); // a fresh worker: the old one really was stopped
+
+    // Served counts come from the hosts, so they survive the coordinator's restart.
+    const hosts = await waitForHosts(page, (hs) => hs.reduce((n, x) => n + x.served, 0) === 8);
+    expect(hosts.map((x) => x.served)).toEqual([4, 4]);
+  });
+});
