@@ -73,6 +73,7 @@ describe('service worker restart', () => {
 
     // Served counts come from the hosts, so they survive the coordinator's restart.
     const hosts = await waitForHosts(page, (hs) => hs.reduce((n, x) => n + x.served, 0) === 8);
-    expect(hosts.map((x) => x.served)).toEqual([4, 4]);
+    // Each served 2 before the stop; after it, which host reconnects first decides the split.
+    expect(hosts.every((x) => x.served >= 2)).toBe(true);
   });
 });
