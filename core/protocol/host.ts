@@ -20,8 +20,8 @@ export interface HostHello {
   ops: string[];
   /**
    * Where this host's tensors travel: `message-port` when it hands the service worker a
-   * MessagePort (`host-attach`), `control` when its control Port carries them too (Firefox's
-   * runtime Ports; Chrome's offscreen document, which has no `navigator.serviceWorker`).
+   * MessagePort (`host-attach`; Chrome hosts), `control` when its control Port carries them too
+   * (Firefox, whose background page is no service worker).
    */
   dataPlane: 'message-port' | 'control';
 }
