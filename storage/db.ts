@@ -8,7 +8,7 @@
  * - v2: the pool's tables — performance history, origin grants, request journal — and an explicit
  *   `pinned` flag on models (v1 rows are migrated to `pinned: 0`) with an index for LRU eviction.
  */
-import Dexie, { type EntityTable } from 'dexie';
+import Dexie, { type EntityTable, type Table } from 'dexie';
 
 export type ModelState = 'downloading' | 'ready' | 'corrupt';
 
@@ -126,7 +126,8 @@ export const SCHEMA = {
 export type TabpoolDb = Dexie & {
   models: EntityTable<ModelRow, 'id'>;
   chunks: EntityTable<ChunkRow, 'hash'>;
-  tensors: EntityTable<TensorRow>;
+  // Compound primary key [modelId+name].
+  tensors: Table<TensorRow, [string, string]>;
   perfHistory: EntityTable<PerfRow, 'id'>;
   grants: EntityTable<GrantRow, 'origin'>;
   journal: EntityTable<JournalRow, 'requestId'>;

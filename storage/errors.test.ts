@@ -32,6 +32,7 @@ describe('storage error boundary', () => {
   it('passes tabpool errors through and maps cancellations to ABORTED', async () => {
     const nf = new NotFoundError('no model');
     expect(toStorageError(nf, 'x')).toBe(nf);
+    expect(toStorageError(new Dexie.NotFoundError('wrapped', nf), 'x')).toBe(nf);
     const abort = new DOMException('stop', 'AbortError');
     expect(isAbortError(abort)).toBe(true);
     expect(toStorageError(abort, 'downloading').code).toBe('ABORTED');

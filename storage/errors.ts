@@ -67,14 +67,16 @@ export function isAbortError(e: unknown): boolean {
 
 /**
  * Maps anything thrown inside the store to a tabpool error. Tabpool errors pass through
- * untouched; quota failures become QUOTA_EXCEEDED, cancellations ABORTED, everything else from
+ * untouched, even when Dexie wrapped them; quota failures become QUOTA_EXCEEDED, cancellations ABORTED, everything else from
  * IndexedDB STORAGE_FAILED. The original error is kept as `cause`.
  *
  * @example
  * try { await db.chunks.put(row) } catch (e) { throw toStorageError(e, 'writing a chunk') }
  */
 export function toStorageError(e: unknown, doing: string): TabpoolError {
-  if (isTabpoolError(e)) return e;
+  // Dexie re-wraps errors thrown inside a transaction whose `name` matches a DOMException name
+  // (our NotFoundError becomes Dexie.NotFoundError with ours as `inner`), so look down the chain.
+  for (const link of errorChain(e)) if (isTabpoolError(link)) return link;
   const name = nameOf(e) ?? 'Error';
   if (isQuotaError(e)) {
     return new QuotaExceededError(`Out of storage space while ${doing}`, {
