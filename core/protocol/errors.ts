@@ -24,6 +24,9 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'MODEL_NOT_READY'
   | 'ABORTED'
+  | 'NOT_INSTALLED'
+  | 'NOT_GRANTED'
+  | 'RATE_LIMITED'
   | 'INTERNAL';
 
 /** The plain-data shape of an error on the wire. */
@@ -119,6 +122,18 @@ export class ModelNotReadyError extends TabpoolError {
 export class AbortedError extends TabpoolError {
   readonly code = 'ABORTED';
 }
+/** No tabpool extension answered the page (SDK side). */
+export class NotInstalledError extends TabpoolError {
+  readonly code = 'NOT_INSTALLED';
+}
+/** The page's origin has no grant from the user (never asked, denied, or revoked). */
+export class NotGrantedError extends TabpoolError {
+  readonly code = 'NOT_GRANTED';
+}
+/** The origin sent more requests, or more at once, than its limits allow; `detail.retryAfterMs`. */
+export class RateLimitedError extends TabpoolError {
+  readonly code = 'RATE_LIMITED';
+}
 /** A bug: something that should not happen did. */
 export class InternalError extends TabpoolError {
   readonly code = 'INTERNAL';
@@ -147,6 +162,9 @@ const classesByCode: Record<ErrorCode, ErrorClass> = {
   NOT_FOUND: NotFoundError,
   MODEL_NOT_READY: ModelNotReadyError,
   ABORTED: AbortedError,
+  NOT_INSTALLED: NotInstalledError,
+  NOT_GRANTED: NotGrantedError,
+  RATE_LIMITED: RateLimitedError,
   INTERNAL: InternalError,
 };
 
