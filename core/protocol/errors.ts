@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'COORDINATOR_LOST'
   | 'TIMEOUT'
   | 'KERNEL_FAILED'
+  | 'GPU_DEVICE_LOST'
+  | 'UNSUPPORTED_OP'
   | 'QUOTA_EXCEEDED'
   | 'STORAGE_FAILED'
   | 'INTEGRITY_FAILED'
@@ -94,6 +96,14 @@ export class TimeoutError extends TabpoolError {
 export class KernelFailedError extends TabpoolError {
   readonly code = 'KERNEL_FAILED';
 }
+/** The host's GPUDevice was lost (driver reset, GPU-process crash, destroy); its tensors are gone. */
+export class GpuDeviceLostError extends TabpoolError {
+  readonly code = 'GPU_DEVICE_LOST';
+}
+/** No backend can run this op with these dtypes, shapes or adapter limits. */
+export class UnsupportedOpError extends TabpoolError {
+  readonly code = 'UNSUPPORTED_OP';
+}
 /** The browser refused to store more (IndexedDB quota); nothing half-written was kept. */
 export class QuotaExceededError extends TabpoolError {
   readonly code = 'QUOTA_EXCEEDED';
@@ -155,6 +165,8 @@ const classesByCode: Record<ErrorCode, ErrorClass> = {
   COORDINATOR_LOST: CoordinatorLostError,
   TIMEOUT: TimeoutError,
   KERNEL_FAILED: KernelFailedError,
+  GPU_DEVICE_LOST: GpuDeviceLostError,
+  UNSUPPORTED_OP: UnsupportedOpError,
   QUOTA_EXCEEDED: QuotaExceededError,
   STORAGE_FAILED: StorageFailedError,
   INTEGRITY_FAILED: IntegrityFailedError,
