@@ -18,6 +18,19 @@ export default defineConfig({
     // content script ↔ service worker as ArrayBuffers instead of JSON. Firefox always does.
     ...(browser === 'firefox' ? {} : { message_serialization: 'structured_clone' }),
     action: { default_title: 'tabpool' },
+    // The bridge frame pages embed to open a session (Chrome). A dynamic URL, so a page cannot
+    // probe for the extension by its fixed id.
+    ...(browser === 'firefox'
+      ? {}
+      : {
+          web_accessible_resources: [
+            {
+              resources: ['bridge.html'],
+              matches: ['http://*/*', 'https://*/*'],
+              use_dynamic_url: true,
+            },
+          ],
+        }),
     // Structured-clone runtime messaging (the binary tensor path) arrived in Chrome 148.
     ...(browser === 'firefox' ? {} : { minimum_chrome_version: '148' }),
     browser_specific_settings:

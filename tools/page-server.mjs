@@ -4,6 +4,8 @@ import { createServer } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 
 export const PAGES_DIR = resolve(import.meta.dirname, '../tests/pages');
+/** The built page SDK (`npm run build:client`), served beside the pages as /tabpool-client.js. */
+export const CLIENT_DIR = resolve(import.meta.dirname, '../dist/client');
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
 
 /**
@@ -11,7 +13,7 @@ const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; ch
  * @param {string[]} [dirs]
  * @returns {Promise<{ origin: string, close: () => Promise<void> }>}
  */
-export async function servePages(dirs = [PAGES_DIR]) {
+export async function servePages(dirs = [PAGES_DIR, CLIENT_DIR]) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
     for (const dir of dirs) {

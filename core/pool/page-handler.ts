@@ -18,6 +18,8 @@ import type { Coordinator } from './coordinator';
 
 export interface PageContext {
   coordinator: Coordinator;
+  /** Who is asking, as the browser reported it. */
+  origin: string;
   extensionVersion: string;
   /** How long a request may take, from arrival. */
   defaultDeadlineMs?: number;

@@ -6,6 +6,8 @@ import { browser } from 'wxt/browser';
 
 export const OFFSCREEN_PATH = '/offscreen.html';
 export const POOL_TAB_PATH = '/pool.html';
+/** The hidden frame that vouches for a page's origin (web-accessible, Chrome). */
+export const BRIDGE_PATH = '/bridge.html';
 
 /** Chrome-only APIs that webextension-polyfill's types do not describe. */
 interface ChromeOnly {

@@ -12,12 +12,14 @@ import {
   PAGE_PORT_NAME,
   POPUP_PORT_NAME,
   type PoolStatusMessage,
+  SESSION_PORT_NAME,
+  type SessionAttach,
 } from '../protocol/host';
-import type { PageReply } from '../protocol/page';
+import type { PageReply, SessionEvent } from '../protocol/page';
 import { startHostRuntime } from '../runtime/host-runtime';
 import { Coordinator, type CoordinatorOptions } from './coordinator';
-import { handlePageRequest } from './page-handler';
-import { ensureOffscreenHost, ensurePoolTabs, hasOffscreen } from './spawner';
+import { senderOrigin, servePageChannel } from './page-sessions';
+import { BRIDGE_PATH, ensureOffscreenHost, ensurePoolTabs, hasOffscreen } from './spawner';
 
 export interface StartOptions extends CoordinatorOptions {
   /** Pool tabs to open besides host #0. */
@@ -44,11 +46,18 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
           tabId: port.sender?.tab?.id,
         });
         return;
-      case PAGE_PORT_NAME: {
-        const channel = runtimePortChannel<unknown, PageReply>(port);
-        channel.onMessage(async (raw) => {
-          channel.post(await handlePageRequest(raw, { coordinator, extensionVersion }));
-        });
+      case PAGE_PORT_NAME:
+      case SESSION_PORT_NAME: {
+        const origin = senderOrigin(port.sender);
+        if (origin === null) {
+          port.disconnect(); // no origin the browser vouches for, no service
+          return;
+        }
+        servePageChannel(
+          runtimePortChannel<unknown, PageReply | SessionEvent>(port),
+          port.name === SESSION_PORT_NAME ? { origin, session: 'relay' } : { origin },
+          { coordinator, extensionVersion },
+        );
         return;
       }
       case POPUP_PORT_NAME: {
@@ -71,12 +80,23 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
 
   if (serviceWorker) {
     self.addEventListener('message', (event: Event) => {
-      const { data, ports } = event as MessageEvent<HostAttach>;
-      if (data?.type !== 'host-attach' || typeof data.hostId !== 'string' || !ports[0]) return;
-      registry.addData(
-        data.hostId,
-        messagePortChannel<HostToCoordinator, CoordinatorToHost>(ports[0]),
-      );
+      const { data, ports, source } = event as MessageEvent<HostAttach | SessionAttach>;
+      const port = ports[0];
+      if (!port) return;
+      if (data?.type === 'host-attach' && typeof data.hostId === 'string') {
+        registry.addData(
+          data.hostId,
+          messagePortChannel<HostToCoordinator, CoordinatorToHost>(port),
+        );
+      } else if (data?.type === 'session-attach' && isBridgeClient(source)) {
+        servePageChannel(
+          messagePortChannel<unknown, PageReply | SessionEvent>(port),
+          { origin: data.origin, session: 'bridge' },
+          { coordinator, extensionVersion },
+        );
+      } else {
+        port.close();
+      }
     });
   } else {
     // Firefox: this background page has a DOM and stays up, so it is host #0 itself.
@@ -91,6 +111,17 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
 
   void spawnHosts(options.poolTabs ?? 1);
   return coordinator;
+}
+
+/** Only our bridge frame may attach sessions: its origin claim is what we trust. */
+function isBridgeClient(source: MessageEventSource | null): boolean {
+  const url = (source as { url?: unknown } | null)?.url;
+  if (typeof url !== 'string') return false;
+  try {
+    return new URL(url).pathname === BRIDGE_PATH;
+  } catch {
+    return false;
+  }
 }
 
 async function spawnHosts(poolTabs: number): Promise<void> {

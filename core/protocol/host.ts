@@ -70,7 +70,19 @@ export type HostToCoordinator = HostToCoordinatorControl | HostToCoordinatorData
 /** Everything the coordinator may send to a host. */
 export type CoordinatorToHost = CoordinatorToHostControl | CoordinatorToHostData;
 
+/**
+ * The bridge frame's hand-over of a page's session port to the service worker. `origin` is what
+ * the browser reported to the frame (`location.ancestorOrigins`), never what the page said.
+ */
+export interface SessionAttach {
+  type: 'session-attach';
+  origin: string;
+  via: 'bridge';
+}
+
 export const CONTROL_PORT_NAME = 'tabpool-host';
+/** Content script → coordinator when it pipes a page's session port (no bridge frame). */
+export const SESSION_PORT_NAME = 'tabpool-session';
 export const PAGE_PORT_NAME = 'tabpool-page';
 export const POPUP_PORT_NAME = 'tabpool-popup';
 

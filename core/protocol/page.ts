@@ -87,6 +87,39 @@ export const ANNOUNCE_EVENT = 'tabpool:announce';
 
 export const PAGE_OPS: readonly PageOp[] = ['hello', 'matmul', 'status'];
 
+// ---- sessions: a private MessagePort per page connection ----
+
+/**
+ * Sent by a page (the SDK's `connect()`) with a MessagePort in the transfer list. The content
+ * script hands the port on; the extension then talks to the page on that port only.
+ */
+export interface ConnectRequest {
+  tabpool: number;
+  id: string;
+  op: 'connect';
+}
+/** The content script's offer of a page's port to the bridge frame. */
+export interface SessionOffer {
+  tabpool: number;
+  type: 'session-offer';
+}
+export const isSessionOffer = (data: unknown): data is SessionOffer =>
+  typeof data === 'object' &&
+  data !== null &&
+  (data as SessionOffer).type === 'session-offer' &&
+  typeof (data as SessionOffer).tabpool === 'number';
+
+/** The first message on a session port: the extension is there and knows who the page is. */
+export interface SessionEvent {
+  tabpool: number;
+  event: 'session';
+  origin: string;
+  extensionVersion: string;
+  protocols: number[];
+  /** How the port reaches the coordinator: straight (bridge frame) or piped by the content script. */
+  transport: 'bridge' | 'relay';
+}
+
 // ---- classification and validation ----
 
 /**

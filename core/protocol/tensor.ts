@@ -62,3 +62,19 @@ export function float32Tensor(values: Float32Array, shape: number[]): WireTensor
   const data = whole ? (values.buffer as ArrayBuffer) : values.slice().buffer;
   return { dtype: 'float32', shape: [...shape], data };
 }
+
+/**
+ * The ArrayBuffers reachable from `value` within `depth` levels, each once — what a message's
+ * transfer list should hold (tensor data sits 2–3 levels down: `result.c.data`).
+ */
+export function collectBuffers(value: unknown, depth = 4): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const visit = (v: unknown, level: number) => {
+    if (isArrayBuffer(v)) out.add(v);
+    else if (level > 0 && typeof v === 'object' && v !== null) {
+      for (const child of Object.values(v)) visit(child, level - 1);
+    }
+  };
+  visit(value, depth);
+  return [...out];
+}

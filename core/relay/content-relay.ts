@@ -10,8 +10,10 @@ import type { Channel } from '../messaging/channel';
 import {
   BadMessageError,
   CoordinatorLostError,
+  InvalidParamsError,
   PayloadTooLargeError,
   toWireError,
+  UnknownOpError,
 } from '../protocol/errors';
 import {
   ANNOUNCE_EVENT,
@@ -21,8 +23,9 @@ import {
   idOf,
   type PageReply,
 } from '../protocol/page';
-import { isArrayBuffer, MAX_TENSOR_BYTES } from '../protocol/tensor';
+import { collectBuffers, MAX_TENSOR_BYTES } from '../protocol/tensor';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol/version';
+import type { SessionHandoff } from './session-handoff';
 
 /** Largest total of ArrayBuffer bytes one request may carry (two max-size tensors). */
 export const MAX_REQUEST_BYTES = 2 * MAX_TENSOR_BYTES;
@@ -32,6 +35,8 @@ export interface RelayOptions {
   extensionVersion: string;
   /** Opens the port to the coordinator; called lazily and again after a disconnect. */
   connect: () => Channel<PageReply, unknown>;
+  /** Hands a page's session port to the extension (`connect` op); absent: sessions unsupported. */
+  handoff?: SessionHandoff;
 }
 
 /**
@@ -47,7 +52,7 @@ export function startContentRelay(options: RelayOptions): () => void {
   let port: Channel<PageReply, unknown> | null = null;
 
   const reply = (message: PageReply) => {
-    const transfer = message.ok ? buffersIn(message.result, 4) : [];
+    const transfer = message.ok ? collectBuffers(message.result) : [];
     win.postMessage(message, targetOrigin, transfer);
   };
   const fail = (id: string | null, e: unknown) =>
@@ -74,6 +79,26 @@ export function startContentRelay(options: RelayOptions): () => void {
     return p;
   };
 
+  /** `connect`: the page sent a MessagePort; the extension will speak on it from now on. */
+  const openSession = (id: string, port: MessagePort | undefined) => {
+    if (!port) {
+      fail(id, new InvalidParamsError('connect needs a MessagePort in the transfer list'));
+      return;
+    }
+    if (!options.handoff) {
+      port.close();
+      fail(id, new UnknownOpError('This browser build of tabpool has no sessions'));
+      return;
+    }
+    options.handoff(port).then(
+      (transport) => reply({ tabpool: PROTOCOL_VERSION, id, ok: true, result: { transport } }),
+      (e) => {
+        port.close();
+        fail(id, e);
+      },
+    );
+  };
+
   const onMessage = (event: MessageEvent) => {
     if (event.source !== win) return; // only the page itself, not frames or other windows
     const data: unknown = event.data;
@@ -84,7 +109,11 @@ export function startContentRelay(options: RelayOptions): () => void {
       if (pending.has(env.id)) {
         throw new BadMessageError(`Request id "${env.id}" is already in flight`);
       }
-      const bytes = buffersIn((data as { params?: unknown }).params, 4).reduce(
+      if (env.op === 'connect') {
+        openSession(env.id, event.ports[0]);
+        return;
+      }
+      const bytes = collectBuffers((data as { params?: unknown }).params).reduce(
         (n, b) => n + b.byteLength,
         0,
       );
@@ -122,13 +151,4 @@ export function startContentRelay(options: RelayOptions): () => void {
     win.removeEventListener('message', onMessage);
     port?.close();
   };
-}
-
-/** ArrayBuffers reachable from `value` within `depth` levels (tensor data sits at depth 2–3). */
-function buffersIn(value: unknown, depth: number, out = new Set<ArrayBuffer>()): ArrayBuffer[] {
-  if (isArrayBuffer(value)) out.add(value);
-  else if (depth > 0 && typeof value === 'object' && value !== null) {
-    for (const child of Object.values(value)) buffersIn(child, depth - 1, out);
-  }
-  return [...out];
 }

@@ -1,0 +1,184 @@
+/**
+ * The page SDK: what a web page imports to use tabpool.
+ *
+ * @example
+ * import { connect } from 'tabpool/client';
+ * const tabpool = await connect();
+ * const { c } = await tabpool.matmul(a, b, m, k, n);
+ */
+import {
+  AbortedError,
+  errorFromWire,
+  NotInstalledError,
+  type TabpoolError,
+} from '../protocol/errors';
+import type {
+  HelloResult,
+  MatmulResult,
+  PageReply,
+  SessionEvent,
+  StatusResult,
+} from '../protocol/page';
+import { collectBuffers, float32Tensor, type WireTensor } from '../protocol/tensor';
+import { PROTOCOL_VERSION } from '../protocol/version';
+
+export interface ConnectOptions {
+  /** How long to wait for the extension to answer (it is absent if it never does). */
+  timeoutMs?: number;
+  /** The window to talk through (tests; defaults to the global window). */
+  window?: Window;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Buffers to move instead of copy. Moved buffers are unusable in the page afterwards. */
+  transfer?: ArrayBuffer[];
+}
+
+let nextId = 0;
+const newId = () => `tp-${Date.now().toString(36)}-${(++nextId).toString(36)}`;
+
+/** A live session with the extension, over a private MessagePort. */
+export class TabpoolClient {
+  private readonly pending = new Map<
+    string,
+    { resolve: (v: unknown) => void; reject: (e: unknown) => void }
+  >();
+  private closedError: TabpoolError | null = null;
+
+  constructor(
+    private readonly port: MessagePort,
+    /** What the extension said when the session opened: its version and our origin. */
+    readonly session: SessionEvent,
+  ) {
+    port.onmessage = (e: MessageEvent) => this.onMessage(e.data);
+  }
+
+  /** Sends one request; resolves with its result or rejects with a rebuilt TabpoolError. */
+  call<T = unknown>(op: string, params?: unknown, options: CallOptions = {}): Promise<T> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new AbortedError(`${op} was aborted`));
+    const id = newId();
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        this.pending.delete(id);
+        reject(new AbortedError(`${op} was aborted`));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        resolve: (v) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      });
+      const message =
+        params === undefined
+          ? { tabpool: PROTOCOL_VERSION, id, op }
+          : { tabpool: PROTOCOL_VERSION, id, op, params };
+      this.port.postMessage(message, options.transfer ?? []);
+    });
+  }
+
+  hello(): Promise<HelloResult> {
+    return this.call('hello');
+  }
+
+  status(): Promise<StatusResult> {
+    return this.call('status');
+  }
+
+  /**
+   * C = A · B for row-major f32 matrices A [m, k] and B [k, n].
+   * @example
+   * const { c } = await tabpool.matmul(Float32Array.of(1, 2), Float32Array.of(3, 4), 1, 2, 1); // c = [11]
+   */
+  async matmul(
+    a: Float32Array,
+    b: Float32Array,
+    m: number,
+    k: number,
+    n: number,
+    options: CallOptions & { transferInputs?: boolean } = {},
+  ): Promise<{ c: Float32Array; shape: number[]; host: MatmulResult['host'] }> {
+    const params = { a: float32Tensor(a, [m, k]), b: float32Tensor(b, [k, n]) };
+    const transfer = options.transferInputs ? collectBuffers(params) : [];
+    const r = await this.call<MatmulResult>('matmul', params, { ...options, transfer });
+    return { c: new Float32Array(r.c.data), shape: r.c.shape, host: r.host };
+  }
+
+  /** Ends the session; pending calls reject. */
+  close(): void {
+    this.fail(new AbortedError('The session was closed'));
+    this.port.close();
+  }
+
+  private onMessage(data: unknown): void {
+    const m = data as PageReply | { event?: string };
+    if ('event' in m && m.event === 'closed') {
+      this.fail(
+        errorFromWire({ code: 'COORDINATOR_LOST', message: 'The extension closed the session' }),
+      );
+      return;
+    }
+    if (!('id' in m) || typeof m.id !== 'string') return;
+    const entry = this.pending.get(m.id);
+    if (!entry) return;
+    this.pending.delete(m.id);
+    if (m.ok) entry.resolve(m.result);
+    else entry.reject(errorFromWire(m.error));
+  }
+
+  private fail(error: TabpoolError): void {
+    this.closedError = error;
+    for (const { reject } of this.pending.values()) reject(error);
+    this.pending.clear();
+  }
+}
+
+/**
+ * Opens a session with the tabpool extension. Rejects with NOT_INSTALLED when no extension
+ * answers within `timeoutMs`.
+ */
+export function connect(options: ConnectOptions = {}): Promise<TabpoolClient> {
+  const win = options.window ?? window;
+  const timeoutMs = options.timeoutMs ?? 3_000;
+  const { port1, port2 } = new MessageChannel();
+  const id = newId();
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      clearTimeout(timer);
+      win.removeEventListener('message', onWindowMessage);
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      port1.close();
+      reject(new NotInstalledError(`No tabpool extension answered within ${timeoutMs} ms`));
+    }, timeoutMs);
+    // Errors from the content script (before the session exists) come back on the window.
+    const onWindowMessage = (e: MessageEvent) => {
+      const m = e.data as PageReply | null;
+      if (e.source !== win || !m || typeof m !== 'object' || m.id !== id || !('ok' in m)) return;
+      if (!m.ok) {
+        cleanup();
+        port1.close();
+        reject(errorFromWire(m.error));
+      }
+    };
+    win.addEventListener('message', onWindowMessage);
+    port1.onmessage = (e: MessageEvent) => {
+      const m = e.data as SessionEvent;
+      if (m?.event !== 'session') return;
+      cleanup();
+      resolve(new TabpoolClient(port1, m));
+    };
+    const origin = win.location.origin === 'null' ? '*' : win.location.origin;
+    win.postMessage({ tabpool: PROTOCOL_VERSION, id, op: 'connect' }, origin, [port2]);
+  });
+}
+
+export type { WireTensor };
