@@ -17,6 +17,7 @@ export {
   AbortedError,
   DownloadFailedError,
   IntegrityFailedError,
+  isTabpoolError,
   ModelNotReadyError,
   NotFoundError,
   QuotaExceededError,
