@@ -4,7 +4,7 @@
 // pool tab's ride a MessagePort), against the same work done inside the page as the peer.
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { launchWithExtension } from './launch.mjs';
+import { allowInPopup, launchWithExtension } from './launch.mjs';
 import { PAGES_DIR, servePages } from './page-server.mjs';
 
 const root = resolve(import.meta.dirname, '..');
@@ -21,6 +21,9 @@ try {
   const page = await browser.context.newPage();
   await page.goto(`${server.origin}/index.html`);
   await page.waitForFunction(() => 'tabpool' in window);
+  const access = page.evaluate(() => window.tabpool.call('access'));
+  await allowInPopup(browser.context, browser.extensionId, server.origin);
+  if ((await access).state !== 'granted') throw new Error('access was not granted');
   // Wait for both hosts so requests alternate between them.
   await page.waitForFunction(
     async () =>

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ensureChromium } from './chromium.mjs';
-import { launchWithExtension } from './launch.mjs';
+import { allowInPopup, launchWithExtension } from './launch.mjs';
 import { PAGES_DIR, servePages } from './page-server.mjs';
 
 const root = resolve(import.meta.dirname, '..');
@@ -24,6 +24,13 @@ try {
   console.log(`Chromium ${headless ? '(headless)' : ''} with tabpool ${browser.extensionId}`);
   const page = await browser.context.newPage();
   await page.goto(`${server.origin}/`);
+  if (headless) {
+    // No one is there to click: do what a person does in the popup when the page asks.
+    await allowInPopup(browser.context, browser.extensionId, server.origin);
+    console.log(`Allowed ${server.origin} in the tabpool popup, as its user would.`);
+  } else {
+    console.log('Click the tabpool toolbar button and allow the demo page.');
+  }
   const result = await page.evaluate(() => window.demoResult);
   const text = await page.textContent('#out');
   console.log(`\nDemo page ${server.origin}/ printed:\n${text?.trim()}\n`);

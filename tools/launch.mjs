@@ -48,3 +48,20 @@ export async function launchWithExtension(options = {}) {
     },
   };
 }
+
+/**
+ * Does what a person does when a page asks for tabpool: opens the popup and clicks Allow for
+ * `origin`. The page must have asked (`access`) already or be about to.
+ * @param {import('playwright-core').BrowserContext} context
+ * @param {string} extensionId
+ * @param {string} origin
+ */
+export async function allowInPopup(context, extensionId, origin) {
+  const popup = await context.newPage();
+  try {
+    await popup.goto(`chrome-extension://${extensionId}/popup.html`);
+    await popup.click(`[data-origin="${origin}"] [data-action="allow"]`);
+  } finally {
+    await popup.close();
+  }
+}

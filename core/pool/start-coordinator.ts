@@ -3,6 +3,7 @@
  * Firefox's background page (which is also host #0 there, having a DOM of its own).
  */
 import { browser } from 'wxt/browser';
+import { createTabpoolDb } from '../../storage/db';
 import { messagePortChannel, runtimePortChannel } from '../messaging/channel';
 import {
   CONTROL_PORT_NAME,
@@ -17,8 +18,11 @@ import {
 } from '../protocol/host';
 import type { PageReply, SessionEvent } from '../protocol/page';
 import { startHostRuntime } from '../runtime/host-runtime';
+import { OriginGate } from '../security/origin-gate';
+import { OriginLimiter } from '../security/rate-limiter';
 import { Coordinator, type CoordinatorOptions } from './coordinator';
 import { senderOrigin, servePageChannel } from './page-sessions';
+import { servePopupChannel } from './popup-port';
 import { BRIDGE_PATH, ensureOffscreenHost, ensurePoolTabs, hasOffscreen } from './spawner';
 
 export interface StartOptions extends CoordinatorOptions {
@@ -37,11 +41,16 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
   const registry = coordinator.registry;
   const extensionVersion = browser.runtime.getManifest().version;
   const serviceWorker = inServiceWorker();
+  const gate = new OriginGate(createTabpoolDb().grants);
+  const pageContext = { coordinator, extensionVersion, gate, limiter: new OriginLimiter() };
   coordinator.start();
+  showPendingOnBadge(gate);
 
   browser.runtime.onConnect.addListener((port) => {
     switch (port.name) {
       case CONTROL_PORT_NAME:
+        // A content script could connect under this name; hosts are extension pages.
+        if (!fromExtensionPage(port.sender)) return port.disconnect();
         registry.addControl(runtimePortChannel<HostToCoordinator, CoordinatorToHost>(port), {
           tabId: port.sender?.tab?.id,
         });
@@ -56,23 +65,14 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
         servePageChannel(
           runtimePortChannel<unknown, PageReply | SessionEvent>(port),
           port.name === SESSION_PORT_NAME ? { origin, session: 'relay' } : { origin },
-          { coordinator, extensionVersion },
+          pageContext,
         );
         return;
       }
-      case POPUP_PORT_NAME: {
-        const channel = runtimePortChannel<never, PoolStatusMessage>(port);
-        const push = () =>
-          channel.post({ type: 'pool-status', atMs: Date.now(), hosts: registry.summaries() });
-        push();
-        const offChange = registry.onChange(throttle(push, 250));
-        const timer = setInterval(push, 1_000);
-        channel.onClose(() => {
-          offChange();
-          clearInterval(timer);
-        });
+      case POPUP_PORT_NAME:
+        if (!fromExtensionPage(port.sender)) return port.disconnect();
+        servePopupChannel(runtimePortChannel(port), registry, gate);
         return;
-      }
       default:
         port.disconnect(); // not a port of ours
     }
@@ -92,7 +92,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
         servePageChannel(
           messagePortChannel<unknown, PageReply | SessionEvent>(port),
           { origin: data.origin, session: 'bridge' },
-          { coordinator, extensionVersion },
+          pageContext,
         );
       } else {
         port.close();
@@ -113,6 +113,20 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
   return coordinator;
 }
 
+/** True for our own pages (popup, hosts); false for content scripts, whose sender is the page. */
+function fromExtensionPage(sender: { url?: string; id?: string } | undefined): boolean {
+  return sender?.id === browser.runtime.id && !!sender.url?.startsWith(browser.runtime.getURL('/'));
+}
+
+/** The toolbar badge counts pages waiting for the user's consent. */
+function showPendingOnBadge(gate: OriginGate): void {
+  const action = browser.action ?? browser.browserAction;
+  gate.onChange(() => {
+    const n = gate.pendingPrompts().length;
+    void action?.setBadgeText({ text: n > 0 ? String(n) : '' });
+  });
+}
+
 /** Only our bridge frame may attach sessions: its origin claim is what we trust. */
 function isBridgeClient(source: MessageEventSource | null): boolean {
   const url = (source as { url?: unknown } | null)?.url;
@@ -131,15 +145,4 @@ async function spawnHosts(poolTabs: number): Promise<void> {
   } catch (e) {
     console.error('tabpool: could not open hosts', e);
   }
-}
-
-function throttle(fn: () => void, everyMs: number): () => void {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  return () => {
-    if (timer) return;
-    timer = setTimeout(() => {
-      timer = null;
-      fn();
-    }, everyMs);
-  };
 }

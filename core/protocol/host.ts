@@ -86,9 +86,19 @@ export const SESSION_PORT_NAME = 'tabpool-session';
 export const PAGE_PORT_NAME = 'tabpool-page';
 export const POPUP_PORT_NAME = 'tabpool-popup';
 
-/** Pushed to the popup on its port whenever the pool changes, and on a timer. */
+/** Pushed to the popup on its port whenever the pool or the grants change, and on a timer. */
 export interface PoolStatusMessage {
   type: 'pool-status';
   atMs: number;
   hosts: import('./page').HostSummary[];
+  consent: {
+    /** Origins waiting for the user's answer, oldest first. */
+    pending: { origin: string; askedAtMs: number }[];
+    granted: { origin: string; grantedAt: number }[];
+  };
 }
+
+/** What the popup (or options page) may ask of the coordinator. */
+export type PopupCommand =
+  | { type: 'consent-decide'; origin: string; allow: boolean }
+  | { type: 'grant-revoke'; origin: string };

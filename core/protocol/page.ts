@@ -34,7 +34,14 @@ export interface StatusRequest {
   id: string;
   op: 'status';
 }
-export type PageRequest = HelloRequest | MatmulRequest | StatusRequest;
+/** Asks the user to let this origin use tabpool (or learns the standing answer). */
+export interface AccessRequest {
+  tabpool: number;
+  id: string;
+  op: 'access';
+  params: { timeoutMs: number };
+}
+export type PageRequest = HelloRequest | MatmulRequest | StatusRequest | AccessRequest;
 export type PageOp = PageRequest['op'];
 
 // ---- replies and events (extension → page) ----
@@ -65,10 +72,16 @@ export interface HostSummary {
 export interface StatusResult {
   hosts: HostSummary[];
 }
+export type GrantState = 'granted' | 'denied' | 'prompt';
+export interface AccessResult {
+  /** `prompt`: the user has not answered yet (the prompt stays in the popup). */
+  state: GrantState;
+}
 export interface ResultByOp {
   hello: HelloResult;
   matmul: MatmulResult;
   status: StatusResult;
+  access: AccessResult;
 }
 
 export type PageReply =
@@ -85,7 +98,11 @@ export interface AnnounceEvent {
 /** The DOM event name the content script also dispatches on `window` at start-up. */
 export const ANNOUNCE_EVENT = 'tabpool:announce';
 
-export const PAGE_OPS: readonly PageOp[] = ['hello', 'matmul', 'status'];
+export const PAGE_OPS: readonly PageOp[] = ['hello', 'access', 'status', 'matmul'];
+/** Ops any origin may call; every other op needs the user's grant. */
+export const UNGATED_OPS: readonly PageOp[] = ['hello', 'access'];
+/** The longest a page may wait on the user in one `access` call. */
+export const MAX_ACCESS_WAIT_MS = 5 * 60_000;
 
 // ---- sessions: a private MessagePort per page connection ----
 
@@ -163,6 +180,15 @@ export function checkEnvelope(data: unknown): { tabpool: number; id: string; op:
 }
 
 const MatmulParamsSchema = v.object({ a: WireTensorSchema, b: WireTensorSchema });
+const AccessParamsSchema = v.optional(
+  v.object({
+    timeoutMs: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_ACCESS_WAIT_MS)),
+      60_000,
+    ),
+  }),
+  { timeoutMs: 60_000 },
+);
 
 /**
  * Full validation of a request: envelope, op, every param, byte lengths and limits. Runs in the
@@ -174,6 +200,13 @@ export function parsePageRequest(data: unknown): PageRequest {
     case 'hello':
     case 'status':
       return { tabpool: env.tabpool, id: env.id, op: env.op };
+    case 'access': {
+      const params = v.safeParse(AccessParamsSchema, (data as { params?: unknown }).params);
+      if (!params.success) {
+        throw new InvalidParamsError(`access params: ${describeIssues(params.issues)}`);
+      }
+      return { tabpool: env.tabpool, id: env.id, op: 'access', params: params.output };
+    }
     case 'matmul': {
       const params = v.safeParse(MatmulParamsSchema, (data as { params?: unknown }).params);
       if (!params.success) {

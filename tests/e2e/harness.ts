@@ -3,7 +3,7 @@
  * 127.0.0.1, and a page that has found tabpool.
  */
 import type { BrowserContext, Page, Worker } from 'playwright-core';
-import { launchWithExtension } from '../../tools/launch.mjs';
+import { allowInPopup, launchWithExtension } from '../../tools/launch.mjs';
 import { servePages } from '../../tools/page-server.mjs';
 
 export interface Harness {
@@ -12,23 +12,44 @@ export interface Harness {
   extensionId: string;
   origin: string;
   /** A fresh tab on the test page, with `window.tabpool` (tests/pages/tabpool-call.js) loaded. */
-  openPage(): Promise<Page>;
+  openPage(path?: string): Promise<Page>;
+  /** The popup, opened as a tab. */
+  openPopup(): Promise<Page>;
+  /** Lets the test page's origin use tabpool the way a person does: Allow in the popup. */
+  grant(page: Page): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startHarness(): Promise<Harness> {
   const server = await servePages();
   const browser = await launchWithExtension({ headless: true });
+  const openPopup = async () => {
+    const popup = await browser.context.newPage();
+    await popup.setViewportSize({ width: 380, height: 520 });
+    await popup.goto(`chrome-extension://${browser.extensionId}/popup.html`);
+    return popup;
+  };
   return {
     context: browser.context,
     serviceWorker: browser.serviceWorker,
     extensionId: browser.extensionId,
     origin: server.origin,
-    async openPage() {
+    async openPage(path = '/index.html') {
       const page = await browser.context.newPage();
-      await page.goto(`${server.origin}/index.html`);
-      await page.waitForFunction(() => 'tabpool' in window);
+      await page.goto(`${server.origin}${path}`);
+      await page.waitForFunction(() => 'tabpool' in window || 'sdkLoaded' in window);
       return page;
+    },
+    openPopup,
+    async grant(page) {
+      const answer = page.evaluate(() =>
+        (
+          window as unknown as { tabpool: { call(op: string): Promise<{ state: string }> } }
+        ).tabpool.call('access'),
+      );
+      await allowInPopup(browser.context, browser.extensionId, server.origin);
+      const { state } = await answer;
+      if (state !== 'granted') throw new Error(`grant failed: ${state}`);
     },
     async close() {
       await browser.close();

@@ -1,14 +1,17 @@
 /**
- * The popup in a real Chromium: it shows the live hosts (kind, state, last heartbeat, requests
- * served) and notices a host that dies. Screenshots go to test-artifacts/ for people to look at.
+ * The popup in a real Chromium: consent (a page asks, the user allows, later revokes), the live
+ * hosts (kind, state, last heartbeat, requests served), and a host that dies. Screenshots go to
+ * test-artifacts/ for people to look at.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, readyKinds, startHarness, waitForHosts } from './harness';
+import { type Harness, startHarness } from './harness';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
+
+type Call = { tabpool: { call(op: string, p?: unknown): Promise<unknown> } };
 
 let h: Harness;
 let page: Page;
@@ -18,10 +21,7 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   h = await startHarness();
   page = await h.openPage();
-  await waitForHosts(page, (hosts) => readyKinds(hosts).join() === 'offscreen,tab');
-  popup = await h.context.newPage();
-  await popup.setViewportSize({ width: 360, height: 420 });
-  await popup.goto(`chrome-extension://${h.extensionId}/popup.html`);
+  popup = await h.openPopup();
 });
 
 afterAll(async () => {
@@ -32,6 +32,12 @@ afterAll(async () => {
 const readPopup = (p: Page) =>
   p.evaluate(() => ({
     headline: document.querySelector('[data-field="headline"]')?.textContent ?? '',
+    pending: [...document.querySelectorAll<HTMLElement>('.consent__item')].map(
+      (e) => e.dataset.origin,
+    ),
+    granted: [...document.querySelectorAll<HTMLElement>('.grants__item')].map(
+      (e) => e.dataset.origin,
+    ),
     hosts: [...document.querySelectorAll<HTMLElement>('.host')].map((el) => ({
       kind: el.querySelector('.host__kind')?.textContent ?? '',
       state: el.dataset.state ?? '',
@@ -40,15 +46,39 @@ const readPopup = (p: Page) =>
     })),
   }));
 
+/** One 1×1 matmul from the page; resolves with the error code, or 'ok'. */
+const tryMatmul = (p: Page) =>
+  p.evaluate(async () => {
+    const one = () => ({ dtype: 'float32', shape: [1, 1], data: Float32Array.from([1]).buffer });
+    try {
+      await (window as unknown as Call).tabpool.call('matmul', { a: one(), b: one() });
+      return 'ok';
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+  });
+
 describe('popup', () => {
+  it('refuses a page nobody allowed, then shows its request for access', async () => {
+    expect(await tryMatmul(page)).toBe('NOT_GRANTED');
+    const answer = page.evaluate(() => (window as unknown as Call).tabpool.call('access'));
+    await popup.waitForSelector(`.consent__item[data-origin="${h.origin}"]`);
+    const view = await readPopup(popup);
+    expect(view.pending).toEqual([h.origin]);
+    expect(view.granted).toEqual([]);
+    expect(await popup.isVisible(`[aria-label="Allow ${h.origin}"]`)).toBe(true);
+    await popup.screenshot({ path: resolve(ARTIFACTS, 'popup-consent.png') });
+    await popup.click(`[aria-label="Allow ${h.origin}"]`);
+    expect(await answer).toEqual({ state: 'granted' });
+    await popup.waitForSelector(`.grants__item[data-origin="${h.origin}"]`);
+    expect((await readPopup(popup)).pending).toEqual([]);
+  });
+
   it('lists both hosts as ready, with heartbeats and the requests each served', async () => {
-    await page.evaluate(async () => {
-      const t = (
-        window as unknown as { tabpool: { call(op: string, p: unknown): Promise<unknown> } }
-      ).tabpool;
-      const one = () => ({ dtype: 'float32', shape: [1, 1], data: Float32Array.from([1]).buffer });
-      for (let i = 0; i < 4; i++) await t.call('matmul', { a: one(), b: one() });
-    });
+    await popup.waitForFunction(
+      () => document.querySelectorAll('.host[data-state="ready"]').length === 2,
+    );
+    for (let i = 0; i < 4; i++) expect(await tryMatmul(page)).toBe('ok');
     await popup.waitForFunction(
       () =>
         [...document.querySelectorAll('[data-field="served"]')].reduce(
@@ -61,8 +91,8 @@ describe('popup', () => {
     expect(view.hosts.map((x) => x.kind).sort()).toEqual(['Offscreen document', 'Pool tab']);
     expect(view.hosts.every((x) => x.state === 'ready')).toBe(true);
     expect(view.hosts.every((x) => /just now|\d+ s ago/.test(x.heartbeat))).toBe(true);
-    expect(view.hosts.reduce((n, x) => n + x.served, 0)).toBe(4);
     expect(view.hosts.map((x) => x.served)).toEqual([2, 2]);
+    expect(view.granted).toEqual([h.origin]);
     await popup.screenshot({ path: resolve(ARTIFACTS, 'popup-healthy.png') });
   });
 
@@ -77,5 +107,12 @@ describe('popup', () => {
     expect(view.hosts.find((x) => x.state === 'dead')?.kind).toBe('Pool tab');
     expect(view.hosts.find((x) => x.state === 'ready')?.kind).toBe('Offscreen document');
     await popup.screenshot({ path: resolve(ARTIFACTS, 'popup-degraded.png') });
+  });
+
+  it('revokes a site: its next request is refused', async () => {
+    await popup.click(`[aria-label="Revoke ${h.origin}"]`);
+    await popup.waitForSelector(`.grants__item[data-origin="${h.origin}"]`, { state: 'detached' });
+    expect(await tryMatmul(page)).toBe('NOT_GRANTED');
+    expect((await readPopup(popup)).granted).toEqual([]);
   });
 });

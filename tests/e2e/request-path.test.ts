@@ -39,6 +39,7 @@ let page: Page;
 beforeAll(async () => {
   h = await startHarness();
   page = await h.openPage();
+  await h.grant(page);
   await waitForHosts(page, (hosts) => readyKinds(hosts).join() === 'offscreen,tab');
 });
 

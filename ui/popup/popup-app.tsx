@@ -1,37 +1,42 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
-import { runtimePortChannel } from '../../core/messaging/channel';
-import { POPUP_PORT_NAME, type PoolStatusMessage } from '../../core/protocol/host';
-import type { HostSummary } from '../../core/protocol/page';
+import { type Channel, runtimePortChannel } from '../../core/messaging/channel';
+import {
+  POPUP_PORT_NAME,
+  type PoolStatusMessage,
+  type PopupCommand,
+} from '../../core/protocol/host';
+import { ConsentPanel } from '../consent/consent-panel';
 import { poolHeadline } from '../pool/format';
 import { HostCard } from '../pool/host-card';
 
 /** Subscribes to the coordinator's pool status; reconnects if the service worker restarts. */
-function usePoolStatus(): { hosts: HostSummary[] | null; connected: boolean } {
-  const [hosts, setHosts] = useState<HostSummary[] | null>(null);
+function usePoolStatus() {
+  const [status, setStatus] = useState<PoolStatusMessage | null>(null);
   const [connected, setConnected] = useState(false);
+  const channel = useRef<Channel<PoolStatusMessage, PopupCommand> | null>(null);
   useEffect(() => {
     let stopped = false;
-    let off = () => {};
     const connect = () => {
-      const channel = runtimePortChannel<PoolStatusMessage, never>(
+      const c = runtimePortChannel<PoolStatusMessage, PopupCommand>(
         browser.runtime.connect({ name: POPUP_PORT_NAME }),
       );
+      channel.current = c;
       setConnected(true);
-      channel.onMessage((m) => setHosts(m.hosts));
-      channel.onClose(() => {
+      c.onMessage(setStatus);
+      c.onClose(() => {
         setConnected(false);
         if (!stopped) setTimeout(connect, 500);
       });
-      off = () => channel.close();
     };
     connect();
     return () => {
       stopped = true;
-      off();
+      channel.current?.close();
     };
   }, []);
-  return { hosts, connected };
+  const send = (command: PopupCommand) => channel.current?.post(command);
+  return { status, connected, send };
 }
 
 function useNow(everyMs: number): number {
@@ -44,8 +49,9 @@ function useNow(everyMs: number): number {
 }
 
 export function PopupApp() {
-  const { hosts, connected } = usePoolStatus();
+  const { status, connected, send } = usePoolStatus();
   const now = useNow(1_000);
+  const hosts = status?.hosts ?? null;
   return (
     <main class="popup">
       <header>
@@ -54,12 +60,16 @@ export function PopupApp() {
           {!connected ? 'Connecting…' : hosts === null ? 'Loading…' : poolHeadline(hosts)}
         </p>
       </header>
+      {status && <ConsentPanel consent={status.consent} nowMs={now} send={send} />}
       {hosts !== null && hosts.length > 0 && (
-        <ul class="hosts" aria-label="Runtime hosts">
-          {hosts.map((h) => (
-            <HostCard key={h.id} host={h} nowMs={now} />
-          ))}
-        </ul>
+        <section aria-labelledby="hosts-title">
+          <h2 id="hosts-title">Runtime hosts</h2>
+          <ul class="hosts">
+            {hosts.map((h) => (
+              <HostCard key={h.id} host={h} nowMs={now} />
+            ))}
+          </ul>
+        </section>
       )}
     </main>
   );
