@@ -43,6 +43,7 @@ interface Served {
 }
 
 const ROUTE = /^\/(.+)\/resolve\/([^/]+)\/(.+)$/;
+const EXPOSED = 'etag, x-linked-etag, x-linked-size, x-repo-commit, content-range, content-length';
 
 /**
  * @example
@@ -71,6 +72,15 @@ export async function startTestHubServer(): Promise<TestHubServer> {
         res.end(body);
       } else res.end();
     };
+    // Open to any origin, like the Hub, so a browser page on another port can download.
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', EXPOSED);
+    if (method === 'OPTIONS') {
+      return reply(204, {
+        'access-control-allow-headers': 'range, if-range',
+        'access-control-allow-methods': 'GET, HEAD',
+      });
+    }
     const match = ROUTE.exec(decodeURIComponent(url.pathname));
     const file = match ? files.get(key(match[1] ?? '', match[2] ?? '', match[3] ?? '')) : undefined;
     if (file === undefined) return reply(404, { 'x-error-code': 'EntryNotFound' });
