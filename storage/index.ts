@@ -25,6 +25,6 @@ export { deleteModel, getModel, setPinned, useReadyModel } from './model-registr
 export type { ModelUsage, Quota, QuotaOptions, StorageUsage } from './quota';
 export { createQuota } from './quota';
 export type { ReadOptions, StoredTensor } from './reader';
-export { listTensors, readFile, readFileChunks, readTensor } from './reader';
+export { listTensors, readFile, readFileChunks, readTensor, readTensors } from './reader';
 export type { RetryPolicy } from './retry-policy';
 export { DEFAULT_RETRY } from './retry-policy';

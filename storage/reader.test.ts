@@ -5,7 +5,7 @@ import type { TabpoolDb } from './db';
 import { downloadModel } from './downloader';
 import { getModel } from './model-registry';
 import { createQuota } from './quota';
-import { listTensors, readFile, readFileChunks, readTensor } from './reader';
+import { listTensors, readFile, readFileChunks, readTensor, readTensors } from './reader';
 import { encodeSafetensors } from './safetensors-header';
 import { startTestHubServer, type TestHubServer } from './test-hub-server';
 import { closeTestDbs, openTestDb, seededBytes } from './testing';
@@ -61,6 +61,26 @@ describe('reading stored models', () => {
     expect(names).toEqual(['b.weight', 'model.embed_tokens.weight']);
     await expect(readTensor(db, 'org/b@main', 'nope')).rejects.toMatchObject({
       code: 'NOT_FOUND',
+    });
+  });
+
+  it('reads all (or the named) tensors one by one, in file order', async () => {
+    const db = openTestDb();
+    await fetchModel(db, 'org/b');
+    const all: Array<[string, number]> = [];
+    for await (const t of readTensors(db, 'org/b@main')) all.push([t.name, t.data.byteLength]);
+    expect(all).toEqual([
+      ['b.weight', 500],
+      ['model.embed_tokens.weight', 3000],
+    ]);
+    const named = readTensors(db, 'org/b@main', { names: ['model.embed_tokens.weight'] });
+    const first = await named.next();
+    expect(first.done).toBe(false);
+    expect(new Uint8Array(first.done ? new ArrayBuffer(0) : first.value.data)).toEqual(embed);
+    expect((await named.next()).done).toBe(true);
+    await expect(readTensors(db, 'org/b@main', { names: ['x'] }).next()).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      detail: { missing: ['x'] },
     });
   });
 

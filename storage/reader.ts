@@ -67,6 +67,37 @@ export async function readTensor(
 }
 
 /**
+ * Every tensor of a ready model (or those named), one at a time, in file order: the loading loop
+ * for a runtime, which uploads each tensor and drops it before the next is read.
+ *
+ * @example
+ * for await (const t of readTensors(db, id)) uploads.set(t.name, upload(t.data));
+ */
+export async function* readTensors(
+  db: TabpoolDb,
+  modelId: string,
+  options: ReadOptions & { names?: readonly string[] } = {},
+): AsyncGenerator<StoredTensor> {
+  let rows = await listTensors(db, modelId);
+  if (options.names !== undefined) {
+    const wanted = new Set(options.names);
+    rows = rows.filter((r) => wanted.has(r.name));
+    if (rows.length !== wanted.size) {
+      const missing = [...wanted].filter((n) => !rows.some((r) => r.name === n));
+      throw new NotFoundError(`Model ${modelId} has no tensor ${missing.join(', ')}`, {
+        detail: { modelId, missing },
+      });
+    }
+  }
+  for (const row of rows) {
+    const data = await guard(db, modelId, () =>
+      assemble(db, row.chunks, row.byteLength, options, `${modelId}:${row.name}`),
+    );
+    yield { name: row.name, dtype: row.dtype, shape: row.shape, data };
+  }
+}
+
+/**
  * The chunks of one file of a ready model, in order, each a verified ArrayBuffer: for streaming a
  * file somewhere without ever holding all of it.
  *
