@@ -17,6 +17,13 @@ class TestWindow extends EventTarget {
       this.dispatchEvent(Object.assign(new Event('message'), { data, source: this })),
     );
   }
+  /** The page's own post: delivered like postMessage but not recorded as the relay's output. */
+  pagePost(message: unknown) {
+    const data = structuredClone(message);
+    queueMicrotask(() =>
+      this.dispatchEvent(Object.assign(new Event('message'), { data, source: this })),
+    );
+  }
 }
 
 /** The coordinator's end, played by a test: records what arrives and can answer or hang up. */
@@ -176,4 +183,58 @@ describe('content relay', () => {
       new Float32Array([1, 2]),
     );
   });
+});
+
+describe('content relay fuzz', () => {
+  it('forwards or answers each tabpool message exactly once and ignores the rest (10,000 cases)', async () => {
+    const { default: fc } = await import('fast-check');
+    const { win, port } = setup();
+    const announced = win.posted.length;
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.anything(),
+          fc.record(
+            {
+              tabpool: fc.oneof(fc.constant(1), fc.anything()),
+              id: fc.anything(),
+              op: fc.anything(),
+              params: fc.anything(),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        async (raw) => {
+          // Unique ids per case, so "already in flight" is not what we measure here.
+          const message =
+            typeof raw === 'object' &&
+            raw !== null &&
+            typeof (raw as { id?: unknown }).id === 'string'
+              ? { ...raw, id: `${(raw as { id: string }).id}#${n++}` }
+              : raw;
+          const before = { forwarded: port.received.length, replies: replies(win).length };
+          win.pagePost(message);
+          await new Promise((r) => setImmediate(r));
+          const forwarded = port.received.length - before.forwarded;
+          const answered = replies(win).length - before.replies;
+          const kind =
+            typeof message === 'object' && message !== null && 'tabpool' in message
+              ? 'ok' in message || 'event' in message
+                ? 'outgoing'
+                : 'request'
+              : 'foreign';
+          if (kind === 'request') expect(forwarded + answered).toBe(1);
+          else expect(forwarded + answered).toBe(0);
+          for (const id of [...port.received.slice(before.forwarded)].map(
+            (m) => (m as { id: string }).id,
+          )) {
+            port.reply({ tabpool: 1, id, ok: true, result: null }); // free the id
+          }
+        },
+      ),
+      { numRuns: 10_000, seed: 7 },
+    );
+    expect(win.posted.length).toBeGreaterThan(announced);
+  }, 120_000);
 });
