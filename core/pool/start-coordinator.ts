@@ -12,7 +12,6 @@ import {
   type HostToCoordinator,
   PAGE_PORT_NAME,
   POPUP_PORT_NAME,
-  type PoolStatusMessage,
   SESSION_PORT_NAME,
   type SessionAttach,
 } from '../protocol/host';

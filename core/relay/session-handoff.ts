@@ -9,7 +9,6 @@
  *   browser identifies. Firefox structured-clones runtime messages, so tensors stay binary.
  */
 import type { Channel } from '../messaging/channel';
-import { SESSION_PORT_NAME } from '../protocol/host';
 import type { SessionOffer } from '../protocol/page';
 import { collectBuffers } from '../protocol/tensor';
 import { PROTOCOL_VERSION } from '../protocol/version';
