@@ -15,7 +15,7 @@ export interface Harness {
   openPage(path?: string): Promise<Page>;
   /** The popup, opened as a tab. */
   openPopup(): Promise<Page>;
-  /** Lets the test page's origin use tabpool the way a person does: Allow in the popup. */
+  /** Lets the page's origin use tabpool the way a person does: Allow in the popup. */
   grant(page: Page): Promise<void>;
   close(): Promise<void>;
 }
@@ -47,7 +47,7 @@ export async function startHarness(): Promise<Harness> {
           window as unknown as { tabpool: { call(op: string): Promise<{ state: string }> } }
         ).tabpool.call('access'),
       );
-      await allowInPopup(browser.context, browser.extensionId, server.origin);
+      await allowInPopup(browser.context, browser.extensionId, new URL(page.url()).origin);
       const { state } = await answer;
       if (state !== 'granted') throw new Error(`grant failed: ${state}`);
     },
