@@ -1,0 +1,149 @@
+/**
+ * Fused attention in one dispatch (flash-attention style): a workgroup takes `bq` query rows of
+ * one (batch, head), streams the keys and values of its KV head through workgroup memory in
+ * blocks of `bkv`, and keeps a running max and sum per row (online softmax), so the Sq × Skv
+ * score matrix never exists in memory. Causal and padding masks are applied per key; query
+ * heads share KV heads by index (GQA); the keys may be a longer KV cache (Skv ≥ Sq).
+ */
+import type { OpInputs, OpParams } from '../backend/ops';
+import type { Tensor } from '../tensor/tensor';
+import { type GpuContext, runProgram } from '../webgpu/context';
+import { f32Bits, type KernelProgram, pipelineCacheKey } from '../webgpu/program';
+import { bufferOf, emptyGpu } from '../webgpu/tensor';
+import { entry } from '../webgpu/wgsl';
+import { type AttentionDims, attentionDims } from './cpu';
+
+/** Largest head dim the program keeps in registers. */
+export const MAX_HEAD_DIM = 256;
+
+export interface AttentionPlan {
+  bq: number;
+  bkv: number;
+}
+
+/** Query rows per workgroup and keys per staged block, within the workgroup-memory limit. */
+export function attentionPlan(d: AttentionDims, maxWorkgroupStorageBytes: number): AttentionPlan {
+  const bq = d.seqQ >= 64 ? 64 : 16;
+  let bkv = 32;
+  while (bkv > 4 && 2 * bkv * d.headDim * 4 > maxWorkgroupStorageBytes) bkv /= 2;
+  return { bq, bkv };
+}
+
+export function attentionProgram(
+  d: AttentionDims,
+  plan: AttentionPlan,
+  causal: boolean,
+  scale: number,
+  hasLengths: boolean,
+): KernelProgram {
+  const { bq, bkv } = plan;
+  const D = d.headDim;
+  const wgsl = `
+@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+${hasLengths ? '@group(0) @binding(3) var<storage, read> lengths: array<i32>;' : ''}
+@group(0) @binding(${hasLengths ? 4 : 3}) var<storage, read_write> out: array<f32>;
+@group(0) @binding(${hasLengths ? 5 : 4}) var<storage, read> dims: array<u32>;
+var<workgroup> Ks: array<f32, ${bkv * D}>;
+var<workgroup> Vs: array<f32, ${bkv * D}>;
+${entry([bq, 1, 1])}
+  let heads = dims[0]; let kvHeads = dims[1]; let seqQ = dims[2]; let seqKv = dims[3];
+  let scale = bitcast<f32>(dims[4]);
+  let b = wid.z;
+  let h = wid.y;
+  let q0 = wid.x * ${bq}u;
+  let i = q0 + lid;
+  let live = i < seqQ;
+  let kvBase = (b * kvHeads + h / (heads / kvHeads)) * seqKv * ${D}u;
+  let qBase = ((b * heads + h) * seqQ + min(i, seqQ - 1u)) * ${D}u;
+  let valid = ${hasLengths ? 'u32(clamp(lengths[b], 0, i32(seqKv)))' : 'seqKv'};
+  // The last key any row of this workgroup may see: loop bound, uniform across the workgroup.
+  let lastRow = min(q0 + ${bq}u, seqQ);
+  let wgEnd = ${causal ? 'min(valid, seqKv - seqQ + lastRow)' : 'valid'};
+  let myEnd = ${causal ? 'min(valid, seqKv - seqQ + i + 1u)' : 'valid'};
+  var qr: array<f32, ${D}>;
+  var acc: array<f32, ${D}>;
+  for (var c = 0u; c < ${D}u; c++) { qr[c] = q[qBase + c] * scale; }
+  var m_i = -3.4e38;
+  var l_i = 0.0;
+  var sc: array<f32, ${bkv}>;
+  for (var j0 = 0u; j0 < wgEnd; j0 += ${bkv}u) {
+    for (var e = lid; e < ${bkv * D}u; e += ${bq}u) {
+      let key = j0 + e / ${D}u;
+      let src = kvBase + key * ${D}u + e % ${D}u;
+      Ks[e] = select(0.0, k[src], key < wgEnd);
+      Vs[e] = select(0.0, v[src], key < wgEnd);
+    }
+    workgroupBarrier();
+    if (live) {
+      var bm = -3.4e38;
+      for (var jj = 0u; jj < ${bkv}u; jj++) {
+        var s = -3.4e38;
+        if (j0 + jj < myEnd) {
+          var dot = 0.0;
+          for (var c = 0u; c < ${D}u; c++) { dot = fma(qr[c], Ks[jj * ${D}u + c], dot); }
+          s = dot;
+        }
+        sc[jj] = s;
+        bm = max(bm, s);
+      }
+      if (bm > -3.0e38) {
+        let m_new = max(m_i, bm);
+        let corr = exp(m_i - m_new);
+        l_i *= corr;
+        for (var c = 0u; c < ${D}u; c++) { acc[c] *= corr; }
+        for (var jj = 0u; jj < ${bkv}u; jj++) {
+          if (sc[jj] > -3.0e38) {
+            let p = exp(sc[jj] - m_new);
+            l_i += p;
+            for (var c = 0u; c < ${D}u; c++) { acc[c] = fma(p, Vs[jj * ${D}u + c], acc[c]); }
+          }
+        }
+        m_i = m_new;
+      }
+    }
+    workgroupBarrier();
+  }
+  if (live) {
+    let inv = select(0.0, 1.0 / l_i, l_i > 0.0);
+    let o = ((b * heads + h) * seqQ + i) * ${D}u;
+    for (var c = 0u; c < ${D}u; c++) { out[o + c] = acc[c] * inv; }
+  }
+}`;
+  return {
+    name: 'attention',
+    workgroupSize: [bq, 1, 1],
+    dispatch: [Math.ceil(d.seqQ / bq), d.heads, d.batch],
+    cacheKey: pipelineCacheKey('attention', { bkv, bq, causal, headDim: D, lengths: hasLengths }),
+    wgsl,
+    meta: Uint32Array.from([d.heads, d.kvHeads, d.seqQ, d.seqKv, f32Bits(scale)]),
+  };
+}
+
+/** Inputs must be dense (the backend makes them so); headDim ≤ MAX_HEAD_DIM, Sq ≤ Skv if causal. */
+export function attentionGpu(
+  ctx: GpuContext,
+  inputs: OpInputs<'attention'>,
+  p: OpParams<'attention'>,
+): Tensor {
+  const [q, k, v, lengths] = inputs;
+  const d = attentionDims(q, k, v);
+  if (d.headDim > MAX_HEAD_DIM) throw new RangeError(`head dim ${d.headDim} > ${MAX_HEAD_DIM}`);
+  if (p.causal && d.seqQ > d.seqKv) throw new RangeError('causal attention needs Sq ≤ Skv');
+  const out = emptyGpu(ctx, 'f32', q.shape);
+  if (d.seqQ === 0 || d.seqKv === 0 || d.headDim === 0) return out;
+  const plan = attentionPlan(d, ctx.caps.limits.maxComputeWorkgroupStorageSize);
+  const program = attentionProgram(
+    d,
+    plan,
+    p.causal,
+    p.scale ?? 1 / Math.sqrt(d.headDim),
+    lengths !== undefined,
+  );
+  const buffers = [bufferOf(ctx, q), bufferOf(ctx, k), bufferOf(ctx, v)];
+  if (lengths) buffers.push(bufferOf(ctx, lengths));
+  buffers.push(bufferOf(ctx, out));
+  runProgram(ctx, program, buffers);
+  return out;
+}

@@ -1,0 +1,43 @@
+/** WGSL pieces and the config shared by the simple and tiled matmul programs. */
+import type { OpParams } from '../backend/ops';
+import { activationExpr, WGSL_ACTIVATIONS } from '../webgpu/wgsl';
+import type { MatmulShape } from './strategy';
+
+export interface MatmulConfig extends MatmulShape {
+  /** Elements between consecutive batch matrices of A and B: 0 when shared. */
+  aBatchStride: number;
+  bBatchStride: number;
+  bias: boolean;
+  activation: NonNullable<OpParams<'matmul'>['activation']>;
+}
+
+export const matmulMeta = (c: MatmulConfig): Uint32Array =>
+  Uint32Array.from([c.m, c.k, c.n, c.aBatchStride, c.bBatchStride]);
+
+/** WGSL: index of A[m, k] / B[k, n] of one batch in storage, honouring the transposes. */
+export function operandIndexWgsl(c: MatmulConfig): string {
+  return `
+fn a_index(base: u32, m: u32, k: u32) -> u32 { return base + ${c.transA ? 'k * dims[0] + m' : 'm * dims[1] + k'}; }
+fn b_index(base: u32, k: u32, n: u32) -> u32 { return base + ${c.transB ? 'n * dims[1] + k' : 'k * dims[2] + n'}; }`;
+}
+
+/** WGSL: the epilogue that writes one output element with bias and activation. */
+export function epilogueWgsl(c: MatmulConfig): string {
+  return `${WGSL_ACTIVATIONS}
+fn store(index: u32, col: u32, v: f32) {
+  let x = v${c.bias ? ' + bias[col]' : ''};
+  out[index] = ${activationExpr(c.activation, 'x')};
+}`;
+}
+
+export function matmulBindings(c: MatmulConfig, aType: string, bType: string): string {
+  const decl = [
+    `@group(0) @binding(0) var<storage, read> a: array<${aType}>;`,
+    `@group(0) @binding(1) var<storage, read> b: array<${bType}>;`,
+  ];
+  if (c.bias) decl.push('@group(0) @binding(2) var<storage, read> bias: array<f32>;');
+  const next = c.bias ? 3 : 2;
+  decl.push(`@group(0) @binding(${next}) var<storage, read_write> out: array<f32>;`);
+  decl.push(`@group(0) @binding(${next + 1}) var<storage, read> dims: array<u32>;`);
+  return decl.join('\n');
+}
