@@ -12,6 +12,7 @@ import {
   type PageReply,
   type PageRequest,
   parsePageRequest,
+  type ResultByOp,
   type StatusResult,
   UNGATED_OPS,
 } from '../protocol/page';
@@ -63,7 +64,7 @@ async function run(
   ctx: PageContext,
   deadlineAtMs: number,
 ): Promise<PageReply> {
-  let result: HelloResult | StatusResult | MatmulResult | AccessResult;
+  let result: ResultByOp[PageRequest['op']];
   switch (request.op) {
     case 'hello':
       result = {
@@ -76,6 +77,9 @@ async function run(
       break;
     case 'status':
       result = { hosts: ctx.coordinator.registry.summaries() };
+      break;
+    case 'echo':
+      result = { data: request.params.data };
       break;
     case 'access':
       result = { state: await ctx.gate.request(ctx.origin, request.params.timeoutMs) };

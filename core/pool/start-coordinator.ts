@@ -8,6 +8,7 @@ import { messagePortChannel, runtimePortChannel } from '../messaging/channel';
 import {
   CONTROL_PORT_NAME,
   type CoordinatorToHost,
+  ECHO_PORT_NAME,
   type HostAttach,
   type HostToCoordinator,
   PAGE_PORT_NAME,
@@ -66,6 +67,12 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
           port.name === SESSION_PORT_NAME ? { origin, session: 'relay' } : { origin },
           pageContext,
         );
+        return;
+      }
+      case ECHO_PORT_NAME: {
+        if (!fromExtensionPage(port.sender)) return port.disconnect();
+        const echo = runtimePortChannel<unknown, unknown>(port);
+        echo.onMessage((m) => echo.post(m));
         return;
       }
       case POPUP_PORT_NAME:

@@ -81,6 +81,8 @@ export interface SessionAttach {
 }
 
 export const CONTROL_PORT_NAME = 'tabpool-host';
+/** Extension pages only: the coordinator echoes every message (transport benchmarks). */
+export const ECHO_PORT_NAME = 'tabpool-echo';
 /** Content script → coordinator when it pipes a page's session port (no bridge frame). */
 export const SESSION_PORT_NAME = 'tabpool-session';
 export const PAGE_PORT_NAME = 'tabpool-page';

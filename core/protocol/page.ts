@@ -6,11 +6,18 @@ import * as v from 'valibot';
 import {
   BadMessageError,
   InvalidParamsError,
+  PayloadTooLargeError,
   UnknownOpError,
   UnsupportedVersionError,
   type WireError,
 } from './errors';
-import { checkTensorBytes, type WireTensor, WireTensorSchema } from './tensor';
+import {
+  checkTensorBytes,
+  isArrayBuffer,
+  MAX_TENSOR_BYTES,
+  type WireTensor,
+  WireTensorSchema,
+} from './tensor';
 import { PROTOCOL_VERSION } from './version';
 
 /** The most characters a request id may have. */
@@ -34,6 +41,13 @@ export interface StatusRequest {
   id: string;
   op: 'status';
 }
+/** Sends bytes to the coordinator and back: a transport check that touches no host. */
+export interface EchoRequest {
+  tabpool: number;
+  id: string;
+  op: 'echo';
+  params: { data: ArrayBuffer };
+}
 /** Asks the user to let this origin use tabpool (or learns the standing answer). */
 export interface AccessRequest {
   tabpool: number;
@@ -41,7 +55,12 @@ export interface AccessRequest {
   op: 'access';
   params: { timeoutMs: number };
 }
-export type PageRequest = HelloRequest | MatmulRequest | StatusRequest | AccessRequest;
+export type PageRequest =
+  | HelloRequest
+  | MatmulRequest
+  | StatusRequest
+  | AccessRequest
+  | EchoRequest;
 export type PageOp = PageRequest['op'];
 
 // ---- replies and events (extension → page) ----
@@ -82,6 +101,7 @@ export interface ResultByOp {
   matmul: MatmulResult;
   status: StatusResult;
   access: AccessResult;
+  echo: { data: ArrayBuffer };
 }
 
 export type PageReply =
@@ -98,7 +118,7 @@ export interface AnnounceEvent {
 /** The DOM event name the content script also dispatches on `window` at start-up. */
 export const ANNOUNCE_EVENT = 'tabpool:announce';
 
-export const PAGE_OPS: readonly PageOp[] = ['hello', 'access', 'status', 'matmul'];
+export const PAGE_OPS: readonly PageOp[] = ['hello', 'access', 'status', 'echo', 'matmul'];
 /** Ops any origin may call; every other op needs the user's grant. */
 export const UNGATED_OPS: readonly PageOp[] = ['hello', 'access'];
 /** The longest a page may wait on the user in one `access` call. */
@@ -180,6 +200,15 @@ export function checkEnvelope(data: unknown): { tabpool: number; id: string; op:
 }
 
 const MatmulParamsSchema = v.object({ a: WireTensorSchema, b: WireTensorSchema });
+const EchoParamsSchema = v.object({
+  data: v.pipe(
+    v.custom<ArrayBuffer>(isArrayBuffer, 'data must be an ArrayBuffer'),
+    v.check(
+      (b) => b.byteLength <= MAX_TENSOR_BYTES,
+      `data may hold at most ${MAX_TENSOR_BYTES} bytes`,
+    ),
+  ),
+});
 const AccessParamsSchema = v.optional(
   v.object({
     timeoutMs: v.optional(
@@ -200,6 +229,15 @@ export function parsePageRequest(data: unknown): PageRequest {
     case 'hello':
     case 'status':
       return { tabpool: env.tabpool, id: env.id, op: env.op };
+    case 'echo': {
+      const params = v.safeParse(EchoParamsSchema, (data as { params?: unknown }).params);
+      if (!params.success) {
+        const tooBig = params.issues.some((i) => i.type === 'check');
+        const Err = tooBig ? PayloadTooLargeError : InvalidParamsError;
+        throw new Err(`echo params: ${describeIssues(params.issues)}`);
+      }
+      return { tabpool: env.tabpool, id: env.id, op: 'echo', params: params.output };
+    }
     case 'access': {
       const params = v.safeParse(AccessParamsSchema, (data as { params?: unknown }).params);
       if (!params.success) {

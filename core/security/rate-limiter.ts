@@ -13,7 +13,7 @@ export interface RateLimits {
   maxConcurrent: number;
 }
 
-export const DEFAULT_RATE_LIMITS: RateLimits = { burst: 200, perSecond: 100, maxConcurrent: 32 };
+export const DEFAULT_RATE_LIMITS: RateLimits = { burst: 2000, perSecond: 1000, maxConcurrent: 64 };
 
 interface Bucket {
   tokens: number;
