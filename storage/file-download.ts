@@ -196,13 +196,17 @@ async function streamBody(
         held -= bytes.byteLength;
         // The plan reads the safetensors header from its chunk: a bad one throws before it is stored.
         p.plan.onChunk(p.offset, bytes);
-        await commitChunk(input.db, {
+        const committed = commitChunk(input.db, {
           modelId: input.modelId,
           path: file.path,
           offset: p.offset,
           bytes,
         });
+        // The whole-file hash (JS, the slowest step) runs while IndexedDB writes the chunk. If the
+        // write fails the hasher is ahead of `offset`, but no write failure is retried with this
+        // state: commitChunk only throws final errors (quota, storage, cancellation).
         p.hasher.update(bytes);
+        await committed;
         p.offset = end;
         progressed();
       }

@@ -1,10 +1,11 @@
 /**
- * Reads stored models back, chunk by chunk, each chunk verified against its SHA-256. A tensor is
- * assembled into one ArrayBuffer of exactly its size (the shape GPU upload wants), holding at most
- * that buffer plus one chunk — never the model twice. A verification failure marks the model
+ * Reads stored models back, chunk by chunk, each chunk verified against its SHA-256, with a few
+ * chunk reads in flight (`prefetchChunks`). A tensor is assembled into one ArrayBuffer of exactly
+ * its size (the shape GPU upload wants) — a one-chunk tensor is the chunk's own buffer — holding
+ * at most that buffer plus the chunks in flight: never the model twice. A verification failure marks the model
  * `corrupt`, so it is not served again until `downloadModel` repairs it.
  */
-import { readChunk } from './chunk-store';
+import { prefetchChunks } from './chunk-prefetch';
 import type { TabpoolDb, TensorRow } from './db';
 import { atBoundary, IntegrityFailedError, isTabpoolError, NotFoundError } from './errors';
 import { markCorrupt, useReadyModel } from './model-registry';
@@ -12,6 +13,8 @@ import { markCorrupt, useReadyModel } from './model-registry';
 export interface ReadOptions {
   /** Check every chunk's SHA-256 (default true). */
   verify?: boolean;
+  /** Chunk reads kept going ahead (default `DEFAULT_PREFETCH_WINDOW`); 0 reads one by one. */
+  window?: number;
 }
 
 export interface StoredTensor {
@@ -60,8 +63,9 @@ export async function readTensor(
       detail: { modelId, name },
     });
   }
+  const chunks = prefetchChunks(db, row.chunks, options, options.window);
   const data = await guard(db, modelId, () =>
-    assemble(db, row.chunks, row.byteLength, options, `${modelId}:${name}`),
+    assemble(chunks, row.chunks.length, row.byteLength, `${modelId}:${name}`),
   );
   return { name, dtype: row.dtype, shape: row.shape, data };
 }
@@ -89,9 +93,16 @@ export async function* readTensors(
       });
     }
   }
+  // One prefetch over the whole model, so reads overlap across tensor boundaries too.
+  const chunks = prefetchChunks(
+    db,
+    rows.flatMap((r) => r.chunks),
+    options,
+    options.window,
+  );
   for (const row of rows) {
     const data = await guard(db, modelId, () =>
-      assemble(db, row.chunks, row.byteLength, options, `${modelId}:${row.name}`),
+      assemble(chunks, row.chunks.length, row.byteLength, `${modelId}:${row.name}`),
     );
     yield { name: row.name, dtype: row.dtype, shape: row.shape, data };
   }
@@ -115,8 +126,16 @@ export async function* readFileChunks(
   if (file === undefined) {
     throw new NotFoundError(`Model ${modelId} has no file ${path}`, { detail: { modelId, path } });
   }
-  for (const chunk of file.chunks) {
-    yield await guard(db, modelId, () => readChunk(db, chunk.hash, options));
+  const chunks = prefetchChunks(
+    db,
+    file.chunks.map((c) => c.hash),
+    options,
+    options.window,
+  );
+  for (;;) {
+    const next = await guard(db, modelId, () => chunks.next());
+    if (next.done) return;
+    yield next.value;
   }
 }
 
@@ -132,41 +151,42 @@ export async function readFile(
   if (file === undefined) {
     throw new NotFoundError(`Model ${modelId} has no file ${path}`, { detail: { modelId, path } });
   }
+  const hashes = file.chunks.map((c) => c.hash);
   return guard(db, modelId, () =>
     assemble(
-      db,
-      file.chunks.map((c) => c.hash),
+      prefetchChunks(db, hashes, options, options.window),
+      hashes.length,
       file.bytes,
-      options,
       `${modelId}/${path}`,
     ),
   );
 }
 
+/** Takes the next `count` chunks from `chunks` and joins them into `byteLength` bytes. */
 async function assemble(
-  db: TabpoolDb,
-  hashes: readonly string[],
+  chunks: AsyncGenerator<ArrayBuffer>,
+  count: number,
   byteLength: number,
-  options: ReadOptions,
   what: string,
 ): Promise<ArrayBuffer> {
-  const first = hashes[0];
-  if (hashes.length === 1 && first !== undefined) {
-    const only = await readChunk(db, first, options);
-    if (only.byteLength === byteLength) return only;
-  }
-  const out = new Uint8Array(byteLength);
+  const parts: ArrayBuffer[] = [];
+  let out: Uint8Array<ArrayBuffer> | undefined;
   let at = 0;
-  for (const hash of hashes) {
-    const bytes = new Uint8Array(await readChunk(db, hash, options));
-    if (at + bytes.byteLength > byteLength) break;
-    out.set(bytes, at);
-    at += bytes.byteLength;
+  for (let i = 0; i < count; i++) {
+    const next = await chunks.next();
+    if (next.done) break;
+    if (count === 1) {
+      parts.push(next.value);
+    } else {
+      out ??= new Uint8Array(byteLength);
+      if (at + next.value.byteLength <= byteLength) out.set(new Uint8Array(next.value), at);
+    }
+    at += next.value.byteLength;
   }
   if (at !== byteLength) {
     throw new IntegrityFailedError(`${what}: stored chunks hold ${at} of ${byteLength} bytes`, {
       detail: { at, byteLength },
     });
   }
-  return out.buffer;
+  return parts[0] ?? out?.buffer ?? new ArrayBuffer(0);
 }

@@ -1,0 +1,141 @@
+/**
+ * The storage benchmark's browser half (`run-storage-bench.mjs` loads it into headless Chromium):
+ * downloads a model from the local Hub-shaped server through the store, writes it again from
+ * memory, reads it back tensor by tensor, and puts the same bytes through the Cache API and OPFS.
+ * Returns MB/s per step; the driver prints the table.
+ */
+import { createTabpoolDb, type TabpoolDb } from '../db';
+import { downloadModel } from '../downloader';
+import { deleteModel } from '../model-registry';
+import { readTensors } from '../reader';
+
+export interface StorageBenchOptions {
+  hubBaseUrl: string;
+  repo: string;
+  file: string;
+  chunkBytes: number;
+  readRuns: number;
+}
+
+export interface BenchRow {
+  step: string;
+  bytes: number;
+  ms: number;
+  mbPerS: number;
+}
+
+const MB = 1e6;
+const row = (step: string, bytes: number, ms: number): BenchRow => ({
+  step,
+  bytes,
+  ms: Math.round(ms),
+  mbPerS: Math.round(bytes / MB / (ms / 1000)),
+});
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+async function timeReads(runs: number, read: () => Promise<number>): Promise<[number, number]> {
+  const times: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    bytes = await read();
+    times.push(performance.now() - t0);
+  }
+  return [bytes, median(times)];
+}
+
+/** A fetch that serves one in-memory file as the Hub would, so a store write has no network. */
+function memoryFetch(bytes: ArrayBuffer, sha256: string): typeof fetch {
+  return async (_url, init) => {
+    const headers = {
+      'content-length': String(bytes.byteLength),
+      etag: `"${sha256}"`,
+      'x-linked-etag': `"${sha256}"`,
+    };
+    return new Response(init?.method === 'HEAD' ? null : bytes, { status: 200, headers });
+  };
+}
+
+async function readStore(
+  db: TabpoolDb,
+  id: string,
+  verify: boolean,
+  window?: number,
+): Promise<number> {
+  let bytes = 0;
+  const options = window === undefined ? { verify } : { verify, window };
+  for await (const t of readTensors(db, id, options)) bytes += t.data.byteLength;
+  return bytes;
+}
+
+export async function runStorageBench(o: StorageBenchOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const db = createTabpoolDb(`tabpool-bench-${Date.now()}`);
+  const url = `${o.hubBaseUrl}/${o.repo}/resolve/main/${o.file}`;
+
+  let t0 = performance.now();
+  const source = await (await fetch(url)).arrayBuffer();
+  rows.push(row('fetch only (loopback, no storage)', source.byteLength, performance.now() - t0));
+
+  t0 = performance.now();
+  const model = await downloadModel({
+    db,
+    baseUrl: o.hubBaseUrl,
+    repo: o.repo,
+    files: [o.file],
+    chunkBytes: o.chunkBytes,
+  });
+  rows.push(row('store: download + hash + write', source.byteLength, performance.now() - t0));
+  const sha256 = model.files[0]?.sha256 ?? '';
+
+  await deleteModel(db, model.id);
+  t0 = performance.now();
+  await downloadModel({
+    db,
+    baseUrl: 'http://memory',
+    repo: o.repo,
+    files: [o.file],
+    chunkBytes: o.chunkBytes,
+    fetch: memoryFetch(source, sha256),
+  });
+  rows.push(row('store: write from memory (+ hash)', source.byteLength, performance.now() - t0));
+
+  const [verified, verifiedMs] = await timeReads(o.readRuns, () => readStore(db, model.id, true));
+  rows.push(row('store: read tensors, verified', verified, verifiedMs));
+  const [serial, serialMs] = await timeReads(o.readRuns, () => readStore(db, model.id, true, 0));
+  rows.push(row('store: read tensors, verified, no prefetch', serial, serialMs));
+  const [raw, rawMs] = await timeReads(o.readRuns, () => readStore(db, model.id, false));
+  rows.push(row('store: read tensors, unverified', raw, rawMs));
+  const [raw1, raw1Ms] = await timeReads(o.readRuns, () => readStore(db, model.id, false, 0));
+  rows.push(row('store: read tensors, unverified, no prefetch', raw1, raw1Ms));
+
+  const cache = await caches.open('tabpool-bench');
+  t0 = performance.now();
+  await cache.put(url, new Response(source));
+  rows.push(row('Cache API: write', source.byteLength, performance.now() - t0));
+  const [cached, cachedMs] = await timeReads(o.readRuns, async () => {
+    const res = await cache.match(url);
+    return (await (res as Response).arrayBuffer()).byteLength;
+  });
+  rows.push(row('Cache API: read', cached, cachedMs));
+
+  const dir = await navigator.storage.getDirectory();
+  const handle = await dir.getFileHandle('tabpool-bench.bin', { create: true });
+  t0 = performance.now();
+  const writable = await handle.createWritable();
+  await writable.write(source);
+  await writable.close();
+  rows.push(row('OPFS: write', source.byteLength, performance.now() - t0));
+  const [opfs, opfsMs] = await timeReads(
+    o.readRuns,
+    async () => (await (await handle.getFile()).arrayBuffer()).byteLength,
+  );
+  rows.push(row('OPFS: read', opfs, opfsMs));
+
+  await caches.delete('tabpool-bench');
+  await dir.removeEntry('tabpool-bench.bin');
+  db.close();
+  await indexedDB.deleteDatabase(db.name);
+  return rows;
+}
