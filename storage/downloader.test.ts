@@ -201,6 +201,29 @@ describe('downloadModel against a local Hub-shaped server', () => {
     expect(new Uint8Array(await readFile(db, model.id, 'model.safetensors'))).toEqual(weights);
   });
 
+  it('a second call for the same model joins the download in flight', async () => {
+    const db = openTestDb();
+    const seen: number[] = [];
+    const first = downloadModel(options(db));
+    const second = downloadModel(options(db, { onProgress: (p) => seen.push(p.bytes) }));
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.state).toBe('ready');
+    expect(b).toEqual(a);
+    expect(gets()).toHaveLength(2);
+    expect(seen.at(-1)).toBe(config.length + weights.length);
+
+    const other = openTestDb();
+    const shared = downloadModel(options(other));
+    const conflicting = downloadModel(options(other, { files: ['config.json'] }));
+    await expect(conflicting).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
+    const controller = new AbortController();
+    const impatient = downloadModel(options(other, { signal: controller.signal }));
+    controller.abort();
+    await expect(impatient).rejects.toMatchObject({ code: 'ABORTED' });
+    // The shared download is unaffected by the joined caller giving up.
+    expect((await shared).state).toBe('ready');
+  });
+
   it('out of space: QUOTA_EXCEEDED, the partial model is deleted, other models untouched', async () => {
     const db = openTestDb();
     const faults = injectFaults(db);

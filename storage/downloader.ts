@@ -8,7 +8,14 @@
  */
 import type { ChunkRef, ModelFileRow, ModelRow, TabpoolDb, TensorRow } from './db';
 import { modelId as toModelId } from './db';
-import { atBoundary, IntegrityFailedError, isQuotaError, QuotaExceededError } from './errors';
+import {
+  AbortedError,
+  atBoundary,
+  IntegrityFailedError,
+  isQuotaError,
+  QuotaExceededError,
+  StorageFailedError,
+} from './errors';
 import { downloadFile } from './file-download';
 import { checkRemoteFiles, hubFileUrl } from './hub-files';
 import { beginModel, deleteModel, finishModel, getModel, useReadyModel } from './model-registry';
@@ -47,9 +54,20 @@ export interface DownloadModelOptions {
   reserve?: (bytes: number, modelId: string) => Promise<void>;
 }
 
+interface Running {
+  files: string;
+  done: Promise<ModelRow>;
+  listeners: Set<(progress: DownloadProgress) => void>;
+}
+
+/** Downloads in flight in this context, per database and model: a second caller joins. */
+const running = new WeakMap<TabpoolDb, Map<string, Running>>();
+
 /**
  * Makes a model `ready` in the store, downloading what is missing. Returns at once (no network)
- * when the model is already ready.
+ * when the model is already ready. A call for a model this context is already downloading joins
+ * that download (same file list required): it gets the progress events and the result, and its
+ * own `signal` stops only its own wait.
  *
  * @example
  * const model = await downloadModel({
@@ -58,10 +76,59 @@ export interface DownloadModelOptions {
  *   onProgress: (p) => console.log(p.bytes / p.totalBytes),
  * });
  */
-export async function downloadModel(options: DownloadModelOptions): Promise<ModelRow> {
+export function downloadModel(options: DownloadModelOptions): Promise<ModelRow> {
+  const id = toModelId(options.repo, options.revision ?? 'main');
+  const files = JSON.stringify(options.files);
+  let byId = running.get(options.db);
+  if (byId === undefined) {
+    byId = new Map();
+    running.set(options.db, byId);
+  }
+  const current = byId.get(id);
+  if (current !== undefined) {
+    if (current.files !== files) {
+      return Promise.reject(
+        new StorageFailedError(`${id} is already downloading with another file list`, {
+          detail: { modelId: id },
+        }),
+      );
+    }
+    return join(current, options);
+  }
+  const listeners = new Set<(progress: DownloadProgress) => void>();
+  if (options.onProgress) listeners.add(options.onProgress);
+  const done = runDownload(id, {
+    ...options,
+    onProgress: (p) => {
+      for (const listener of listeners) listener(p);
+    },
+  }).finally(() => byId.delete(id));
+  byId.set(id, { files, done, listeners });
+  return done;
+}
+
+function join(current: Running, options: DownloadModelOptions): Promise<ModelRow> {
+  const { onProgress, signal } = options;
+  if (onProgress) current.listeners.add(onProgress);
+  const stopListening = () => {
+    if (onProgress) current.listeners.delete(onProgress);
+  };
+  const waits: Promise<ModelRow>[] = [current.done];
+  if (signal !== undefined) {
+    waits.push(
+      new Promise<never>((_, reject) => {
+        const abort = () => reject(new AbortedError('Stopped waiting', { cause: signal.reason }));
+        if (signal.aborted) abort();
+        else signal.addEventListener('abort', abort, { once: true });
+      }),
+    );
+  }
+  return Promise.race(waits).finally(stopListening);
+}
+
+async function runDownload(id: string, options: DownloadModelOptions): Promise<ModelRow> {
   const { db, repo } = options;
   const revision = options.revision ?? 'main';
-  const id = toModelId(repo, revision);
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;

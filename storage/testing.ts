@@ -24,7 +24,7 @@ export async function closeTestDbs(): Promise<void> {
 }
 
 /** Deterministic pseudo-random bytes (xorshift32), so tests can build the same data twice. */
-export function seededBytes(length: number, seed: number): Uint8Array {
+export function seededBytes(length: number, seed: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(length);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < length; i++) {
