@@ -30,7 +30,10 @@ export interface ConnectOptions {
 }
 
 export interface CallOptions {
+  /** Aborting rejects the call with ABORTED and cancels it in the extension. */
   signal?: AbortSignal;
+  /** Ends the call with TIMEOUT in the extension after this many ms (default 30 s). */
+  deadlineMs?: number;
   /** Buffers to move instead of copy. Moved buffers are unusable in the page afterwards. */
   transfer?: ArrayBuffer[];
 }
@@ -64,6 +67,13 @@ export class TabpoolClient {
       const onAbort = () => {
         this.pending.delete(id);
         reject(new AbortedError(`${op} was aborted`));
+        // Tell the extension too, so the pool stops spending time on it.
+        this.port.postMessage({
+          tabpool: PROTOCOL_VERSION,
+          id: newId(),
+          op: 'cancel',
+          params: { id },
+        });
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
@@ -76,10 +86,9 @@ export class TabpoolClient {
           reject(e);
         },
       });
-      const message =
-        params === undefined
-          ? { tabpool: PROTOCOL_VERSION, id, op }
-          : { tabpool: PROTOCOL_VERSION, id, op, params };
+      const message: Record<string, unknown> = { tabpool: PROTOCOL_VERSION, id, op };
+      if (params !== undefined) message.params = params;
+      if (options.deadlineMs !== undefined) message.deadlineMs = options.deadlineMs;
       this.port.postMessage(message, options.transfer ?? []);
     });
   }

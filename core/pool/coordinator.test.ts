@@ -173,4 +173,33 @@ describe('Coordinator', () => {
     await expect(c.run('matmul', inputs(), soon(80))).rejects.toMatchObject({ code: 'TIMEOUT' });
     expect(c.registry.summaries()[0]?.inflight).toBe(0);
   });
+
+  it('cancels a run in flight: ABORTED at once, the host slot freed, a late reply ignored', async () => {
+    const c = makeCoordinator({ heartbeatIntervalMs: 10_000 });
+    const h = addHost(c);
+    await until(() => c.registry.ready().length === 1);
+    h.runtime.stop(); // the host will not answer, so the run stays in flight until cancelled
+    const controller = new AbortController();
+    const pending = c.run('matmul', inputs(), { ...soon(), signal: controller.signal });
+    await until(() => c.registry.summaries()[0]?.inflight === 1);
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(c.registry.summaries()[0]?.inflight).toBe(0);
+  });
+
+  it('cancels a run still waiting for a host', async () => {
+    const c = makeCoordinator();
+    const controller = new AbortController();
+    const pending = c.run('matmul', inputs(), { ...soon(), signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
+  it('refuses a run whose signal has already fired', async () => {
+    const c = makeCoordinator();
+    addHost(c);
+    await expect(
+      c.run('matmul', inputs(), { ...soon(), signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
+  });
 });

@@ -4,6 +4,7 @@
  * another host; a run with no host waits for one until its deadline.
  */
 import {
+  AbortedError,
   errorFromWire,
   HostLostError,
   isTabpoolError,
@@ -18,6 +19,8 @@ import { type HostEntry, HostRegistry, type RegistryOptions } from './host-regis
 export interface RunOptions {
   /** Epoch ms by which the run must finish. */
   deadlineAtMs: number;
+  /** Cancels the run: it ends with ABORTED and the coordinator forgets it (the host may finish). */
+  signal?: AbortSignal;
 }
 
 export interface RunOutcome {
@@ -89,9 +92,9 @@ export class Coordinator {
   ): Promise<RunOutcome> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const host = await this.waitForHost(op, options.deadlineAtMs);
+      const host = await this.waitForHost(op, options);
       try {
-        const outputs = await this.runOn(host, op, inputs, options.deadlineAtMs);
+        const outputs = await this.runOn(host, op, inputs, options);
         return { outputs, host: { id: host.id, kind: host.kind }, attempts: attempt };
       } catch (e) {
         if (!(isTabpoolError(e) && e.code === 'HOST_LOST')) throw e;
@@ -105,27 +108,40 @@ export class Coordinator {
     host: HostEntry,
     op: RunRequest['op'],
     inputs: Record<string, WireTensor>,
-    deadlineAtMs: number,
+    { deadlineAtMs, signal }: RunOptions,
   ): Promise<Record<string, WireTensor>> {
     const runId = this.nextRunId++;
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new AbortedError('The run was cancelled'));
+        return;
+      }
+      /** Ends the run here without a host reply (deadline or cancel). */
+      const abandon = (error: Error) => {
+        if (!this.pending.delete(runId)) return;
+        cleanup();
+        host.inflight--;
+        this.registry.emitChange();
+        reject(error);
+      };
+      const onAbort = () => abandon(new AbortedError(`Run ${runId} was cancelled`));
       const timer = setTimeout(
-        () => {
-          if (!this.pending.delete(runId)) return;
-          host.inflight--;
-          this.registry.emitChange();
-          reject(new TimeoutError(`Run ${runId} passed its deadline on host ${host.kind}`));
-        },
+        () => abandon(new TimeoutError(`Run ${runId} passed its deadline on host ${host.kind}`)),
         Math.max(0, deadlineAtMs - Date.now()),
       );
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(runId, {
         hostId: host.id,
         resolve: (v) => {
-          clearTimeout(timer);
+          cleanup();
           resolve(v);
         },
         reject: (e) => {
-          clearTimeout(timer);
+          cleanup();
           reject(e);
         },
       });
@@ -144,20 +160,30 @@ export class Coordinator {
   }
 
   /** Resolves with the best ready host, waiting for one to appear until the deadline. */
-  private waitForHost(op: string, deadlineAtMs: number): Promise<HostEntry> {
+  private waitForHost(op: string, { deadlineAtMs, signal }: RunOptions): Promise<HostEntry> {
+    if (signal?.aborted) return Promise.reject(new AbortedError('The run was cancelled'));
     const now = this.registry.pick(op);
     if (now) return Promise.resolve(now);
     return new Promise((resolve, reject) => {
+      const finish = () => {
+        off();
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
       const off = this.registry.onChange(() => {
         const host = this.registry.pick(op);
         if (!host) return;
-        off();
-        clearTimeout(timer);
+        finish();
         resolve(host);
       });
+      const onAbort = () => {
+        finish();
+        reject(new AbortedError('The run was cancelled while waiting for a host'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       const timer = setTimeout(
         () => {
-          off();
+          finish();
           reject(new NoHostError(`No host that can run "${op}" became ready in time`));
         },
         Math.max(0, deadlineAtMs - Date.now()),

@@ -2,9 +2,10 @@
  * Answers one page request: validate everything, then do the work, and always produce exactly
  * one reply — a result or a typed error. Runs in the coordinator, never in the content script.
  */
-import { NotGrantedError, toWireError } from '../protocol/errors';
+import { AbortedError, BadMessageError, NotGrantedError, toWireError } from '../protocol/errors';
 import {
-  type AccessResult,
+  type CancelRequest,
+  DEFAULT_DEADLINE_MS,
   type HelloResult,
   idOf,
   type MatmulResult,
@@ -29,15 +30,18 @@ export interface PageContext {
   gate: OriginGate;
   limiter: OriginLimiter;
   extensionVersion: string;
-  /** How long a request may take, from arrival. */
+  /** How long a request may take, from arrival, when it names no deadline. */
   defaultDeadlineMs?: number;
+  /** The channel's requests in flight, by id: what `cancel` can reach. */
+  inflight?: Map<string, AbortController>;
 }
 
 export async function handlePageRequest(raw: unknown, ctx: PageContext): Promise<PageReply> {
   const id = idOf(raw);
   try {
     const request = parsePageRequest(raw);
-    const deadlineAtMs = Date.now() + (ctx.defaultDeadlineMs ?? 30_000);
+    const deadlineAtMs =
+      Date.now() + (request.deadlineMs ?? ctx.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS);
     // Limits first (cheap, and they keep a flood off the grant lookups), then the grant.
     const release = ctx.limiter.acquire(ctx.origin);
     try {
@@ -50,7 +54,17 @@ export async function handlePageRequest(raw: unknown, ctx: PageContext): Promise
           );
         }
       }
-      return await run(request, ctx, deadlineAtMs);
+      if (request.op === 'cancel') return cancel(request, ctx);
+      if (ctx.inflight?.has(request.id)) {
+        throw new BadMessageError(`Request id "${request.id}" is already in flight`);
+      }
+      const controller = new AbortController();
+      ctx.inflight?.set(request.id, controller);
+      try {
+        return await run(request, ctx, deadlineAtMs, controller.signal);
+      } finally {
+        ctx.inflight?.delete(request.id);
+      }
     } finally {
       release();
     }
@@ -59,10 +73,17 @@ export async function handlePageRequest(raw: unknown, ctx: PageContext): Promise
   }
 }
 
+function cancel(request: CancelRequest, ctx: PageContext): PageReply {
+  const target = ctx.inflight?.get(request.params.id);
+  target?.abort();
+  return { tabpool: PROTOCOL_VERSION, id: request.id, ok: true, result: { cancelled: !!target } };
+}
+
 async function run(
-  request: PageRequest,
+  request: Exclude<PageRequest, CancelRequest>,
   ctx: PageContext,
   deadlineAtMs: number,
+  signal: AbortSignal,
 ): Promise<PageReply> {
   let result: ResultByOp[PageRequest['op']];
   switch (request.op) {
@@ -82,11 +103,14 @@ async function run(
       result = { data: request.params.data };
       break;
     case 'access':
-      result = { state: await ctx.gate.request(ctx.origin, request.params.timeoutMs) };
+      result = {
+        state: await abortable(ctx.gate.request(ctx.origin, request.params.timeoutMs), signal),
+      };
       break;
     case 'matmul': {
       const { outputs, host } = await ctx.coordinator.run('matmul', request.params, {
         deadlineAtMs,
+        signal,
       });
       result = { c: outputs.c as MatmulResult['c'], host };
       break;
@@ -95,4 +119,14 @@ async function run(
       assertNever(request);
   }
   return { tabpool: PROTOCOL_VERSION, id: request.id, ok: true, result };
+}
+
+/** Rejects with ABORTED when `signal` fires first. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new AbortedError('The request was cancelled'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortedError('The request was cancelled'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

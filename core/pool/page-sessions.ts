@@ -19,7 +19,7 @@ export interface PageChannelOptions {
 export function servePageChannel(
   channel: Channel<unknown, PageReply | SessionEvent>,
   options: PageChannelOptions,
-  ctx: Omit<PageContext, 'origin'>,
+  ctx: Omit<PageContext, 'origin' | 'inflight'>,
 ): void {
   if (options.session) {
     channel.post({
@@ -31,8 +31,9 @@ export function servePageChannel(
       transport: options.session,
     });
   }
+  const pageCtx = { ...ctx, origin: options.origin, inflight: new Map<string, AbortController>() };
   channel.onMessage(async (raw) => {
-    const reply = await handlePageRequest(raw, { ...ctx, origin: options.origin });
+    const reply = await handlePageRequest(raw, pageCtx);
     channel.post(reply, reply.ok ? collectBuffers(reply.result) : []);
   });
 }

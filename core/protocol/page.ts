@@ -25,33 +25,40 @@ export const MAX_ID_LENGTH = 128;
 
 // ---- requests (page → extension) ----
 
-export interface HelloRequest {
+/** The longest deadline a request may ask for. */
+export const MAX_DEADLINE_MS = 10 * 60_000;
+/** The deadline of a request that names none. */
+export const DEFAULT_DEADLINE_MS = 30_000;
+
+interface RequestBase {
   tabpool: number;
   id: string;
+  /** Milliseconds from arrival after which the request ends with TIMEOUT. */
+  deadlineMs?: number;
+}
+
+export interface HelloRequest extends RequestBase {
   op: 'hello';
 }
-export interface MatmulRequest {
-  tabpool: number;
-  id: string;
+export interface MatmulRequest extends RequestBase {
   op: 'matmul';
   params: { a: WireTensor; b: WireTensor };
 }
-export interface StatusRequest {
-  tabpool: number;
-  id: string;
+export interface StatusRequest extends RequestBase {
   op: 'status';
 }
 /** Sends bytes to the coordinator and back: a transport check that touches no host. */
-export interface EchoRequest {
-  tabpool: number;
-  id: string;
+export interface EchoRequest extends RequestBase {
   op: 'echo';
   params: { data: ArrayBuffer };
 }
+/** Stops an in-flight request of the same session; that request ends with ABORTED. */
+export interface CancelRequest extends RequestBase {
+  op: 'cancel';
+  params: { id: string };
+}
 /** Asks the user to let this origin use tabpool (or learns the standing answer). */
-export interface AccessRequest {
-  tabpool: number;
-  id: string;
+export interface AccessRequest extends RequestBase {
   op: 'access';
   params: { timeoutMs: number };
 }
@@ -60,7 +67,8 @@ export type PageRequest =
   | MatmulRequest
   | StatusRequest
   | AccessRequest
-  | EchoRequest;
+  | EchoRequest
+  | CancelRequest;
 export type PageOp = PageRequest['op'];
 
 // ---- replies and events (extension → page) ----
@@ -102,6 +110,8 @@ export interface ResultByOp {
   status: StatusResult;
   access: AccessResult;
   echo: { data: ArrayBuffer };
+  /** `false` when no request with that id was in flight (it had ended, or never existed). */
+  cancel: { cancelled: boolean };
 }
 
 export type PageReply =
@@ -118,9 +128,16 @@ export interface AnnounceEvent {
 /** The DOM event name the content script also dispatches on `window` at start-up. */
 export const ANNOUNCE_EVENT = 'tabpool:announce';
 
-export const PAGE_OPS: readonly PageOp[] = ['hello', 'access', 'status', 'echo', 'matmul'];
+export const PAGE_OPS: readonly PageOp[] = [
+  'hello',
+  'access',
+  'status',
+  'echo',
+  'cancel',
+  'matmul',
+];
 /** Ops any origin may call; every other op needs the user's grant. */
-export const UNGATED_OPS: readonly PageOp[] = ['hello', 'access'];
+export const UNGATED_OPS: readonly PageOp[] = ['hello', 'access', 'cancel'];
 /** The longest a page may wait on the user in one `access` call. */
 export const MAX_ACCESS_WAIT_MS = 5 * 60_000;
 
@@ -169,11 +186,16 @@ export function classifyWindowMessage(data: unknown): 'foreign' | 'outgoing' | '
   return 'request';
 }
 
+const IdSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID_LENGTH));
 const EnvelopeSchema = v.object({
   tabpool: v.number(),
-  id: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_ID_LENGTH)),
+  id: IdSchema,
   op: v.string(),
+  deadlineMs: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_DEADLINE_MS)),
+  ),
 });
+const CancelParamsSchema = v.object({ id: IdSchema });
 
 /** Best-effort id of a message, so even a bad one gets a reply the page can match. */
 export function idOf(data: unknown): string | null {
@@ -185,7 +207,7 @@ export function idOf(data: unknown): string | null {
  * Checks the envelope only (marker, version, id, op) — what the content-script relay can check
  * without knowing every op's params. Throws a typed error.
  */
-export function checkEnvelope(data: unknown): { tabpool: number; id: string; op: string } {
+export function checkEnvelope(data: unknown): v.InferOutput<typeof EnvelopeSchema> {
   const parsed = v.safeParse(EnvelopeSchema, data);
   if (!parsed.success) {
     throw new BadMessageError(`Not a tabpool request: ${describeIssues(parsed.issues)}`);
@@ -225,10 +247,18 @@ const AccessParamsSchema = v.optional(
  */
 export function parsePageRequest(data: unknown): PageRequest {
   const env = checkEnvelope(data);
+  const base = { tabpool: env.tabpool, id: env.id, deadlineMs: env.deadlineMs };
   switch (env.op) {
     case 'hello':
     case 'status':
-      return { tabpool: env.tabpool, id: env.id, op: env.op };
+      return { ...base, op: env.op };
+    case 'cancel': {
+      const params = v.safeParse(CancelParamsSchema, (data as { params?: unknown }).params);
+      if (!params.success) {
+        throw new InvalidParamsError(`cancel params: ${describeIssues(params.issues)}`);
+      }
+      return { ...base, op: 'cancel', params: params.output };
+    }
     case 'echo': {
       const params = v.safeParse(EchoParamsSchema, (data as { params?: unknown }).params);
       if (!params.success) {
@@ -236,14 +266,14 @@ export function parsePageRequest(data: unknown): PageRequest {
         const Err = tooBig ? PayloadTooLargeError : InvalidParamsError;
         throw new Err(`echo params: ${describeIssues(params.issues)}`);
       }
-      return { tabpool: env.tabpool, id: env.id, op: 'echo', params: params.output };
+      return { ...base, op: 'echo', params: params.output };
     }
     case 'access': {
       const params = v.safeParse(AccessParamsSchema, (data as { params?: unknown }).params);
       if (!params.success) {
         throw new InvalidParamsError(`access params: ${describeIssues(params.issues)}`);
       }
-      return { tabpool: env.tabpool, id: env.id, op: 'access', params: params.output };
+      return { ...base, op: 'access', params: params.output };
     }
     case 'matmul': {
       const params = v.safeParse(MatmulParamsSchema, (data as { params?: unknown }).params);
@@ -264,7 +294,7 @@ export function parsePageRequest(data: unknown): PageRequest {
           { detail: { a: a.shape, b: b.shape } },
         );
       }
-      return { tabpool: env.tabpool, id: env.id, op: 'matmul', params: { a, b } };
+      return { ...base, op: 'matmul', params: { a, b } };
     }
     default:
       throw new UnknownOpError(`Unknown op "${env.op.slice(0, 64)}"`, {
