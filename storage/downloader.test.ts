@@ -201,6 +201,33 @@ describe('downloadModel against a local Hub-shaped server', () => {
     expect(new Uint8Array(await readFile(db, model.id, 'model.safetensors'))).toEqual(weights);
   });
 
+  it('re-reads what a dead context stored before resuming, and starts over if it went bad', async () => {
+    const db = openTestDb();
+    hub.fail('org/tiny', 'main', 'model.safetensors', { kind: 'drop', afterBytes: 3000 });
+    const controller = new AbortController();
+    await downloadModel(
+      options(db, {
+        signal: controller.signal,
+        fetch: (url, init) => {
+          if (new Headers(init?.headers).has('range')) controller.abort();
+          return fetch(url, init);
+        },
+      }),
+    ).catch(() => undefined);
+    const partial = await getModel(db, 'org/tiny@main');
+    const stored = partial.files[1]?.chunks ?? [];
+    expect(stored.length).toBeGreaterThan(1);
+    const victim = stored[1]?.hash ?? '';
+    await db.chunks.update(victim, { blob: new Blob([seededBytes(stored[1]?.bytes ?? 0, 5)]) });
+
+    const model = await downloadModel(options(db));
+    expect(model.state).toBe('ready');
+    // The resume found the bad chunk and fetched the whole file again, without a Range.
+    expect(gets().at(-1)?.range).toBeUndefined();
+    expect(new Uint8Array(await readFile(db, model.id, 'model.safetensors'))).toEqual(weights);
+    expect((await db.chunks.get(victim))?.corrupt).toBe(0);
+  });
+
   it('a second call for the same model joins the download in flight', async () => {
     const db = openTestDb();
     const seen: number[] = [];

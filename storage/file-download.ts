@@ -86,11 +86,9 @@ export async function downloadFile(input: FileDownloadInput): Promise<FileDownlo
     return fresh();
   };
 
-  let p = await restore(input, fresh());
-  if (p === undefined) p = await restart();
+  let p: Progress = (await restore(input, fresh())) ?? (await restart());
 
   await withRetries(input.retry, signal, async (progressed) => {
-    if (p === undefined) p = await restart();
     if (p.offset < file.bytes) {
       const headers: Record<string, string> = {};
       if (p.offset > 0) {
@@ -130,7 +128,6 @@ export async function downloadFile(input: FileDownloadInput): Promise<FileDownlo
       });
     }
   });
-  if (p === undefined) throw new Error('unreachable: progress lost after a successful download');
   return { sha256: p.hasher.hex(), tensors: p.plan.tensors() };
 }
 
@@ -141,17 +138,16 @@ export async function downloadFile(input: FileDownloadInput): Promise<FileDownlo
 async function restore(input: FileDownloadInput, p: Progress): Promise<Progress | undefined> {
   for (const chunk of input.file.chunks) {
     if (chunk.offset !== p.offset) return undefined;
-    let buffer: ArrayBuffer;
     try {
-      buffer = await readChunk(input.db, chunk.hash);
+      const bytes = new Uint8Array(await readChunk(input.db, chunk.hash));
+      p.plan.onChunk(p.offset, bytes);
+      p.hasher.update(bytes);
+      p.offset += bytes.byteLength;
     } catch (e) {
+      // A missing or corrupt chunk, or a header that no longer parses: start the file over.
       if (isAbortError(e)) throw e;
       return undefined;
     }
-    const bytes = new Uint8Array(buffer);
-    p.hasher.update(bytes);
-    p.plan.onChunk(p.offset, bytes);
-    p.offset += bytes.byteLength;
   }
   return p.offset === input.file.committedBytes ? p : undefined;
 }
