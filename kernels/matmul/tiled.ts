@@ -1,7 +1,9 @@
 /**
  * Tiled matmul: each workgroup computes a bm×bn output tile, stepping K by bk. Both operand
  * tiles are staged in workgroup memory k-major (As[k][m], Bs[k][n]) so the inner loop reads
- * tm + tn values and does tm·tn FMAs from registers (register blocking). Global loads are
+ * tm + tn values and does tm·tn FMAs from registers (register blocking). A thread owns rows
+ * ty + i·wy and columns tx + j·wx (strided, not a block): neighbouring threads then read
+ * neighbouring Bs words (no bank conflicts) and write neighbouring outputs (coalesced). Global loads are
  * vec4 along an operand's contiguous axis when that axis is a multiple of 4; edges are
  * zero-filled, so any M, N, K works.
  */
@@ -90,8 +92,8 @@ ${entry([threads, 1, 1])}
     load_b(bBase, k0, col0, lid);
     workgroupBarrier();
     for (var kk = 0u; kk < ${s.bk}u; kk++) {
-      for (var i = 0u; i < ${s.tm}u; i++) { ra[i] = As[kk * ${s.bm}u + ty * ${s.tm}u + i]; }
-      for (var j = 0u; j < ${s.tn}u; j++) { rb[j] = Bs[kk * ${s.bn}u + tx * ${s.tn}u + j]; }
+      for (var i = 0u; i < ${s.tm}u; i++) { ra[i] = As[kk * ${s.bm}u + ty + i * ${wy}u]; }
+      for (var j = 0u; j < ${s.tn}u; j++) { rb[j] = Bs[kk * ${s.bn}u + tx + j * ${wx}u]; }
       for (var i = 0u; i < ${s.tm}u; i++) {
         for (var j = 0u; j < ${s.tn}u; j++) { acc[i * ${s.tn}u + j] = fma(ra[i], rb[j], acc[i * ${s.tn}u + j]); }
       }
@@ -99,10 +101,10 @@ ${entry([threads, 1, 1])}
     workgroupBarrier();
   }
   for (var i = 0u; i < ${s.tm}u; i++) {
-    let row = row0 + ty * ${s.tm}u + i;
-    if (row >= m) { break; }
+    let row = row0 + ty + i * ${wy}u;
+    if (row >= m) { continue; }
     for (var j = 0u; j < ${s.tn}u; j++) {
-      let col = col0 + tx * ${s.tn}u + j;
+      let col = col0 + tx + j * ${wx}u;
       if (col < n) { store((batch * m + row) * n + col, col, acc[i * ${s.tn}u + j]); }
     }
   }
