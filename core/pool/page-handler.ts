@@ -6,7 +6,6 @@ import { AbortedError, BadMessageError, NotGrantedError, toWireError } from '../
 import {
   type CancelRequest,
   DEFAULT_DEADLINE_MS,
-  type HelloResult,
   idOf,
   type MatmulResult,
   PAGE_OPS,
@@ -14,7 +13,6 @@ import {
   type PageRequest,
   parsePageRequest,
   type ResultByOp,
-  type StatusResult,
   UNGATED_OPS,
 } from '../protocol/page';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol/version';

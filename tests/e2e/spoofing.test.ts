@@ -40,7 +40,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const one = () => ({ dtype: 'float32', shape: [1, 1], data: Float32Array.from([2]).buffer });
 
 async function openAt(origin: string, path: string): Promise<Page> {
   const page = await h.context.newPage();
@@ -54,7 +53,6 @@ describe('origin spoofing', () => {
     const page = await openAt(otherOrigin, '/index.html');
     const codes = await page.evaluate(
       async ({ claimed, one }) => {
-        const t = (window as unknown as W).tabpool;
         const out: string[] = [];
         for (const forged of [
           { op: 'matmul', params: { a: one, b: one }, origin: claimed },
