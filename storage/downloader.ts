@@ -18,7 +18,14 @@ import {
 } from './errors';
 import { downloadFile } from './file-download';
 import { checkRemoteFiles, hubFileUrl } from './hub-files';
-import { beginModel, deleteModel, finishModel, getModel, useReadyModel } from './model-registry';
+import {
+  beginModel,
+  deleteModel,
+  finishModel,
+  getModel,
+  sameRemote,
+  useReadyModel,
+} from './model-registry';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry-policy';
 import type { SafetensorsTensor } from './safetensors-header';
 
@@ -147,9 +154,7 @@ async function runDownload(id: string, options: DownloadModelOptions): Promise<M
   });
   const totalBytes = remote.files.reduce((sum, f) => sum + f.bytes, 0);
   const kept = (existing?.state === 'downloading' ? existing.files : [])
-    .filter((old) =>
-      remote.files.some((f) => f.path === old.path && f.bytes === old.bytes && f.etag === old.etag),
-    )
+    .filter((old) => remote.files.some((f) => sameRemote(old, f)))
     .reduce((sum, f) => sum + f.committedBytes, 0);
   await options.reserve?.(totalBytes - kept, id);
 

@@ -22,8 +22,12 @@ export interface BeginModelInput {
   files: readonly RemoteFile[];
 }
 
-const sameRemote = (a: ModelFileRow, b: RemoteFile): boolean =>
-  a.bytes === b.bytes && a.serverSha256 === b.serverSha256 && a.etag === b.etag;
+/** True when a stored file record still describes what the server serves (so it can resume). */
+export const sameRemote = (a: ModelFileRow, b: RemoteFile): boolean =>
+  a.path === b.path &&
+  a.bytes === b.bytes &&
+  a.serverSha256 === b.serverSha256 &&
+  a.etag === b.etag;
 
 const emptyFile = (f: RemoteFile): ModelFileRow => ({
   path: f.path,

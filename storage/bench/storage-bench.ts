@@ -4,8 +4,10 @@
  * memory, reads it back tensor by tensor, and puts the same bytes through the Cache API and OPFS.
  * Returns MB/s per step; the driver prints the table.
  */
+import Dexie from 'dexie';
 import { createTabpoolDb, type TabpoolDb } from '../db';
 import { downloadModel } from '../downloader';
+import { createStreamHasher, sha256Hex } from '../hash';
 import { deleteModel } from '../model-registry';
 import { readTensors } from '../reader';
 
@@ -67,6 +69,50 @@ async function readStore(
   const options = window === undefined ? { verify } : { verify, window };
   for await (const t of readTensors(db, id, options)) bytes += t.data.byteLength;
   return bytes;
+}
+
+/** The pieces of the write and read paths alone: hashing, and raw IndexedDB Blob vs ArrayBuffer. */
+async function partRows(source: ArrayBuffer, chunkBytes: number): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  for (let at = 0; at < source.byteLength; at += chunkBytes) {
+    chunks.push(new Uint8Array(source, at, Math.min(chunkBytes, source.byteLength - at)));
+  }
+  let t0 = performance.now();
+  const hasher = createStreamHasher();
+  for (const c of chunks) hasher.update(c);
+  hasher.hex();
+  rows.push(
+    row('part: SHA-256 streaming (@noble/hashes)', source.byteLength, performance.now() - t0),
+  );
+  t0 = performance.now();
+  for (const c of chunks) await sha256Hex(c);
+  rows.push(
+    row('part: SHA-256 per chunk (crypto.subtle)', source.byteLength, performance.now() - t0),
+  );
+  for (const kind of ['Blob', 'ArrayBuffer'] as const) {
+    const db = new Dexie(`tabpool-bench-raw-${kind}-${Date.now()}`);
+    db.version(1).stores({ c: 'k' });
+    const table = db.table('c');
+    t0 = performance.now();
+    for (const [k, c] of chunks.entries()) {
+      const v = kind === 'Blob' ? new Blob([c]) : c.slice().buffer;
+      await db.transaction('rw', table, () => table.put({ k, v }));
+    }
+    rows.push(
+      row(`part: IndexedDB put, ${kind} values`, source.byteLength, performance.now() - t0),
+    );
+    t0 = performance.now();
+    let bytes = 0;
+    for (let k = 0; k < chunks.length; k++) {
+      const { v } = await table.get(k);
+      bytes += (v instanceof Blob ? await v.arrayBuffer() : (v as ArrayBuffer)).byteLength;
+    }
+    rows.push(row(`part: IndexedDB get, ${kind} values`, bytes, performance.now() - t0));
+    db.close();
+    await Dexie.delete(db.name);
+  }
+  return rows;
 }
 
 export async function runStorageBench(o: StorageBenchOptions): Promise<BenchRow[]> {
@@ -132,6 +178,8 @@ export async function runStorageBench(o: StorageBenchOptions): Promise<BenchRow[
     async () => (await (await handle.getFile()).arrayBuffer()).byteLength,
   );
   rows.push(row('OPFS: read', opfs, opfsMs));
+
+  rows.push(...(await partRows(source, o.chunkBytes)));
 
   await caches.delete('tabpool-bench');
   await dir.removeEntry('tabpool-bench.bin');
