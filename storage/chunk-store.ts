@@ -69,6 +69,8 @@ export async function commitChunk(db: TabpoolDb, input: CommitChunkInput): Promi
       }
       file.chunks.push({ hash, offset, bytes: bytes.byteLength });
       file.committedBytes = offset + bytes.byteLength;
+      // A download that keeps storing is alive: quota only reclaims ones left untouched.
+      model.lastUsedAt = Date.now();
       await db.models.put(model);
     }),
   );

@@ -80,17 +80,21 @@ describe('quota', () => {
     expect(await db.models.count()).toBe(2);
   });
 
-  it('evicts one model at a time in LRU order, skipping downloads in progress', async () => {
+  it('evicts one model at a time in LRU order, skipping downloads until they go stale', async () => {
     const db = openTestDb();
     await beginModel(db, { repo: 'busy', revision: 'main', files: [{ path: 'x', bytes: 5 }] });
     await db.models.update('busy@main', { lastUsedAt: 0 });
     await storeModel(db, 'a', [shared], 1);
     await storeModel(db, 'b', [shared, seededBytes(10, 1)], 2);
-    const quota = createQuota({ db });
+    const quota = createQuota({ db, staleDownloadMs: 1000, now: () => 500 });
     expect(await quota.evictOne()).toEqual({ id: 'a@main', freedBytes: 0 });
     expect(await quota.evictOne()).toEqual({ id: 'b@main', freedBytes: 1010 });
     expect(await quota.evictOne()).toBeUndefined();
     expect(await db.models.count()).toBe(1);
+    // Once the download has been untouched for longer than staleDownloadMs, it goes too.
+    const later = createQuota({ db, staleDownloadMs: 1000, now: () => 1001 });
+    expect(await later.evictOne()).toEqual({ id: 'busy@main', freedBytes: 0 });
+    expect(await db.models.count()).toBe(0);
   });
 
   it('asks for persistence only when not already persistent', async () => {

@@ -27,6 +27,12 @@ export interface QuotaOptions {
   maxStoredBytes?: number;
   /** Space to leave free under the browser's quota (default 64 MiB). */
   headroomBytes?: number;
+  /**
+   * A download untouched this long (default 7 days) was abandoned by a context that died: its
+   * partial chunks become evictable like any unpinned model.
+   */
+  staleDownloadMs?: number;
+  now?: () => number;
 }
 
 export interface ModelUsage {
@@ -61,13 +67,17 @@ export interface Quota {
    * cannot make room.
    */
   reserve(bytes: number, forModelId?: string): Promise<void>;
-  /** Evicts one model by LRU order; returns its id and the bytes freed, or undefined if none. */
+  /**
+   * Evicts one model by LRU order (ready or corrupt, or a download abandoned for
+   * `staleDownloadMs`); returns its id and the bytes freed, or undefined if none.
+   */
   evictOne(exceptModelId?: string): Promise<{ id: string; freedBytes: number } | undefined>;
   /** Asks the browser to keep our storage through pressure; true when it is persistent. */
   requestPersistence(): Promise<boolean>;
 }
 
 const DEFAULT_HEADROOM_BYTES = 64 * 1024 * 1024;
+const DEFAULT_STALE_DOWNLOAD_MS = 7 * 24 * 60 * 60 * 1000;
 
 const browserStorage = (): StorageManager | undefined =>
   (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;
@@ -99,13 +109,17 @@ export function createQuota(options: QuotaOptions): Quota {
   const storage = browserStorage();
   const estimate = options.estimate ?? (storage ? () => storage.estimate() : undefined);
   const headroom = options.headroomBytes ?? DEFAULT_HEADROOM_BYTES;
+  const staleMs = options.staleDownloadMs ?? DEFAULT_STALE_DOWNLOAD_MS;
+  const now = options.now ?? Date.now;
 
   const evictionOrder = (except?: string) =>
     atBoundary('listing models for eviction', () =>
       db.models
         .where('[pinned+lastUsedAt]')
         .between([0, Dexie.minKey], [0, Dexie.maxKey])
-        .filter((m) => m.state !== 'downloading' && m.id !== except)
+        .filter(
+          (m) => m.id !== except && (m.state !== 'downloading' || now() - m.lastUsedAt > staleMs),
+        )
         .toArray(),
     );
 
