@@ -1,0 +1,179 @@
+/**
+ * Kernel benchmark: GFLOPS or GB/s per kernel and shape on the WebGPU backend, plus the matmul
+ * tile sweep and the programs the strategy chose. `--full` runs the H100 shapes (4096³ matmul,
+ * 2048-token attention); without it the shapes suit SwiftShader. With TABPOOL_BENCH_BASELINE
+ * naming a JSON file of { label: GFLOPS } (torch-reference.py), it prints our/baseline ratios.
+ */
+import { readFileSync } from 'node:fs';
+import type { Backend, OpInputs, OpName, OpParams } from '../backend/ops';
+import { chooseMatmulStrategy, type MatmulStrategy } from '../matmul/strategy';
+import { tiledMatmulProgram } from '../matmul/tiled';
+import { cpuTensor, type Tensor } from '../tensor/tensor';
+import { nodeGpu } from '../testing/node-gpu';
+import { rng, uniform } from '../testing/random';
+import { createWebGpuBackend } from '../webgpu/backend';
+import { createGpuContext, type GpuContext, runProgram } from '../webgpu/context';
+import { bufferOf, emptyGpu } from '../webgpu/tensor';
+import { gbps, gflops, timeGpu } from './measure';
+
+const full = process.argv.includes('--full');
+const budgetMs = full ? 400 : 300;
+const r = rng(1);
+const rand = (shape: number[]) =>
+  cpuTensor(
+    uniform(
+      r,
+      shape.reduce((a, b) => a * b, 1),
+    ),
+    shape,
+  );
+const baseline: Record<string, number> = process.env.TABPOOL_BENCH_BASELINE
+  ? JSON.parse(readFileSync(process.env.TABPOOL_BENCH_BASELINE, 'utf8'))
+  : {};
+const rows: { label: string; value: number; unit: string; ms: number }[] = [];
+
+function report(label: string, value: number, unit: string, ms: number): void {
+  rows.push({ label, value, unit, ms });
+  const base = baseline[label];
+  const ratio = base ? `  ${(value / base).toFixed(2)}× of baseline ${base.toFixed(0)}` : '';
+  console.log(
+    `${label.padEnd(44)} ${value.toFixed(1).padStart(10)} ${unit}  ${ms.toFixed(3).padStart(9)} ms${ratio}`,
+  );
+}
+
+async function timeOp<K extends OpName>(
+  ctx: GpuContext,
+  gpu: Backend,
+  op: K,
+  inputs: OpInputs<K>,
+  params: OpParams<K>,
+) {
+  const fn = gpu.ops[op] as (i: OpInputs<K>, p: OpParams<K>) => Tensor;
+  return timeGpu(ctx, () => gpu.dispose(fn(inputs, params)), budgetMs);
+}
+
+const found = await nodeGpu();
+if (!found.adapter) throw new Error(`No WebGPU adapter: ${found.reason}`);
+const ctx = await createGpuContext(found.adapter);
+const gpu = createWebGpuBackend(ctx);
+const c = ctx.caps;
+console.log(
+  `adapter: ${c.vendor} ${c.architecture} ${c.description} | f16 ${c.shaderF16} subgroups ${c.subgroups} subgroup-matrix ${c.subgroupMatrix}`,
+);
+
+const matmuls: [string, number[], number[], OpParams<'matmul'>][] = full
+  ? [
+      ['matmul 4096x4096x4096', [4096, 4096], [4096, 4096], {}],
+      ['matmul 2048x768x3072 +gelu (BERT FFN)', [2048, 768], [768, 3072], { activation: 'gelu' }],
+      ['matmul 2048x4096x4096 transB (Linear)', [2048, 4096], [4096, 4096], { transB: true }],
+      ['matmul 1x4096x4096 (decode GEMV)', [1, 4096], [4096, 4096], {}],
+    ]
+  : [
+      ['matmul 256x256x256', [256, 256], [256, 256], {}],
+      ['matmul 128x768x768 +gelu', [128, 768], [768, 768], { activation: 'gelu' }],
+      ['matmul 1x768x768 (decode GEMV)', [1, 768], [768, 768], {}],
+    ];
+for (const [label, sa, sb, params] of matmuls) {
+  const a = gpu.upload(rand(sa));
+  const b = gpu.upload(rand(sb));
+  const [m, k] = sa as [number, number];
+  const n = params.transB ? (sb[0] as number) : (sb[1] as number);
+  const t = await timeOp(ctx, gpu, 'matmul', [a, b], params);
+  report(label, gflops(2 * m * n * k, t.msPerIteration), 'GFLOPS', t.msPerIteration);
+  gpu.dispose(a);
+  gpu.dispose(b);
+}
+
+// Tile sweep on the largest square shape: which tiled program wins on this adapter.
+const sweepSize = full ? 4096 : 512;
+const sweep: MatmulStrategy[] = [
+  [64, 64, 16, 4, 4],
+  [128, 64, 16, 8, 4],
+  [128, 128, 8, 8, 8],
+  [128, 128, 16, 8, 8],
+  [128, 128, 32, 8, 8],
+].map(
+  ([bm, bn, bk, tm, tn]) =>
+    ({ kind: 'tiled', bm, bn, bk, tm, tn, vec4A: true, vec4B: true }) as MatmulStrategy,
+);
+const sa = gpu.upload(rand([sweepSize, sweepSize]));
+const sb = gpu.upload(rand([sweepSize, sweepSize]));
+const so = emptyGpu(ctx, 'f32', [sweepSize, sweepSize]);
+const config = {
+  batch: 1,
+  m: sweepSize,
+  k: sweepSize,
+  n: sweepSize,
+  transA: false,
+  transB: false,
+  aBatchStride: 0,
+  bBatchStride: 0,
+  bias: false,
+  activation: 'none' as const,
+};
+console.log(`strategy for ${sweepSize}³: ${JSON.stringify(chooseMatmulStrategy(config, c))}`);
+for (const s of sweep) {
+  if (s.kind !== 'tiled') continue;
+  const shared = (s.bm + s.bn) * s.bk * 4;
+  if (shared > c.limits.maxComputeWorkgroupStorageSize) continue;
+  const program = tiledMatmulProgram(config, s);
+  const buffers = [bufferOf(ctx, sa), bufferOf(ctx, sb), bufferOf(ctx, so)];
+  const t = await timeGpu(ctx, () => runProgram(ctx, program, buffers), budgetMs);
+  report(
+    `tile ${s.bm}x${s.bn}x${s.bk} ${s.tm}x${s.tn} @${sweepSize}³`,
+    gflops(2 * sweepSize ** 3, t.msPerIteration),
+    'GFLOPS',
+    t.msPerIteration,
+  );
+}
+
+const attentions: [string, number[], number[], boolean][] = full
+  ? [
+      ['attention b1 h12 s2048 d64', [1, 12, 2048, 64], [1, 12, 2048, 64], false],
+      ['attention b1 h12 s2048 d64 causal', [1, 12, 2048, 64], [1, 12, 2048, 64], true],
+      ['attention decode h32/8 kv2048 d128', [1, 32, 1, 128], [1, 8, 2048, 128], true],
+    ]
+  : [
+      ['attention b1 h4 s128 d64', [1, 4, 128, 64], [1, 4, 128, 64], false],
+      ['attention decode h8/2 kv256 d64', [1, 8, 1, 64], [1, 2, 256, 64], true],
+    ];
+for (const [label, qs, ks, causal] of attentions) {
+  const q = gpu.upload(rand(qs));
+  const k = gpu.upload(rand(ks));
+  const v = gpu.upload(rand(ks));
+  const t = await timeOp(ctx, gpu, 'attention', [q, k, v], { causal });
+  const [, h, sq, d] = qs as [number, number, number, number];
+  const skv = ks[2] as number;
+  // QKᵀ and PV: 4·Sq·Skv·D per head (counted in full even when causal, as PyTorch's math path does).
+  report(label, gflops(4 * h * sq * skv * d, t.msPerIteration), 'GFLOPS', t.msPerIteration);
+}
+
+const rowsOps: [string, OpName, number[]][] = full
+  ? [
+      ['softmax 24576x2048', 'softmax', [24576, 2048]],
+      ['layerNorm 8192x768', 'layerNorm', [8192, 768]],
+    ]
+  : [
+      ['softmax 512x512', 'softmax', [512, 512]],
+      ['layerNorm 512x768', 'layerNorm', [512, 768]],
+    ];
+for (const [label, op, shape] of rowsOps) {
+  const x = gpu.upload(rand(shape));
+  const cols = shape[1] as number;
+  const bytes = 2 * 4 * shape.reduce((a, b) => a * b, 1);
+  const t =
+    op === 'softmax'
+      ? await timeOp(ctx, gpu, 'softmax', [x], {})
+      : await timeOp(
+          ctx,
+          gpu,
+          'layerNorm',
+          [x, gpu.upload(rand([cols])), gpu.upload(rand([cols]))],
+          { eps: 1e-5 },
+        );
+  report(label, gbps(bytes, t.msPerIteration), 'GB/s', t.msPerIteration);
+}
+
+console.log(`matmul programs chosen: ${JSON.stringify(Object.fromEntries(gpu.matmulChoices))}`);
+console.log(`BENCH_JSON ${JSON.stringify({ adapter: c, rows })}`);
+ctx.device.destroy();
