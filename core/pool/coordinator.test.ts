@@ -31,13 +31,24 @@ function makeCoordinator(options: ConstructorParameters<typeof Coordinator>[0] =
 }
 
 /** Connects a host with separate control and data channels, as Chrome hosts have. */
-function addHost(c: Coordinator, kind: 'tab' | 'offscreen' = 'tab', split = true): TestHost {
+function addHost(
+  c: Coordinator,
+  kind: 'tab' | 'offscreen' = 'tab',
+  split = true,
+  /** A host that answers heartbeats but swallows runs while this returns true. */
+  hangs: () => boolean = () => false,
+): TestHost {
   const control = new MessageChannel();
   const data = new MessageChannel();
   const coordControl = messagePortChannel<HostToCoordinator, CoordinatorToHost>(control.port1);
   const coordData = messagePortChannel<HostToCoordinator, CoordinatorToHost>(data.port1);
   const hostControl = messagePortChannel<CoordinatorToHost, HostToCoordinator>(control.port2);
-  const hostData = messagePortChannel<CoordinatorToHost, HostToCoordinator>(data.port2);
+  const realHostData = messagePortChannel<CoordinatorToHost, HostToCoordinator>(data.port2);
+  const hostData: typeof realHostData = {
+    ...realHostData,
+    onMessage: (cb) =>
+      realHostData.onMessage((m) => (m.type === 'run' && hangs() ? undefined : cb(m))),
+  };
   c.registry.addControl(coordControl);
   let attached = false;
   const runtime = startHostRuntime({
@@ -201,5 +212,60 @@ describe('Coordinator', () => {
     await expect(
       c.run('matmul', inputs(), { ...soon(), signal: AbortSignal.abort() }),
     ).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
+  it('opens the breaker of a host that hangs, sends work elsewhere, and closes it after a good probe', async () => {
+    const c = makeCoordinator({
+      heartbeatIntervalMs: 20,
+      breaker: { threshold: 1, halfOpenAfterMs: 150, timeoutFaultFloorMs: 0 },
+    });
+    let hanging = true;
+    addHost(c, 'offscreen', true, () => hanging);
+    await until(() => c.registry.ready().length === 1);
+    addHost(c, 'tab');
+    await until(() => c.registry.ready().length === 2);
+    // The offscreen host is picked first (registered first) and swallows the run.
+    await expect(c.run('matmul', inputs(), soon(60))).rejects.toMatchObject({ code: 'TIMEOUT' });
+    const hung = c.registry.summaries().find((h) => h.kind === 'offscreen');
+    expect(hung?.breaker).toBe('open');
+    expect(hung?.state).toBe('ready'); // alive (it answers pings), just not trusted with work
+    for (let i = 0; i < 4; i++) {
+      expect((await c.run('matmul', inputs(), soon())).host.kind).toBe('tab');
+    }
+    hanging = false;
+    await new Promise((r) => setTimeout(r, 160));
+    const kinds = new Set<string>();
+    for (let i = 0; i < 4; i++) kinds.add((await c.run('matmul', inputs(), soon())).host.kind);
+    expect(kinds.has('offscreen')).toBe(true); // the probe succeeded
+    expect(c.registry.summaries().find((h) => h.kind === 'offscreen')?.breaker).toBe('closed');
+  });
+
+  it('keeps a breaker open across a coordinator restart', async () => {
+    const c = makeCoordinator({
+      breaker: { threshold: 1, halfOpenAfterMs: 60_000, timeoutFaultFloorMs: 0 },
+    });
+    const h = addHost(c, 'tab', true, () => true);
+    await until(() => c.registry.ready().length === 1);
+    await expect(c.run('matmul', inputs(), soon(40))).rejects.toMatchObject({ code: 'TIMEOUT' });
+    const saved = JSON.parse(JSON.stringify(c.registry.breakerStates()));
+    const hostId = h.runtime.hostId;
+    expect(Object.keys(saved)).toEqual([hostId]);
+    // A new coordinator (as after a service-worker restart) restores, then the host says hello.
+    const next = makeCoordinator({ breaker: { threshold: 1, halfOpenAfterMs: 60_000 } });
+    next.registry.restoreBreakers(saved);
+    const control = new MessageChannel();
+    next.registry.addControl(
+      messagePortChannel<HostToCoordinator, CoordinatorToHost>(control.port1),
+    );
+    const hostEnd = messagePortChannel<CoordinatorToHost, HostToCoordinator>(control.port2);
+    const again = startHostRuntime({
+      kind: 'tab',
+      hostId,
+      connect: async () => ({ control: hostEnd, data: hostEnd }),
+    });
+    hosts.push({ runtime: again, kill: () => again.stop() });
+    await until(() => next.registry.ready().length === 1);
+    expect(next.registry.summaries()[0]?.breaker).toBe('open');
+    await expect(next.run('matmul', inputs(), soon(80))).rejects.toMatchObject({ code: 'NO_HOST' });
   });
 });

@@ -104,7 +104,18 @@ export class Coordinator {
     throw lastError;
   }
 
+  /** Sends one run to one host, through the host's circuit breaker. */
   private runOn(
+    host: HostEntry,
+    op: RunRequest['op'],
+    inputs: Record<string, WireTensor>,
+    options: RunOptions,
+  ): Promise<Record<string, WireTensor>> {
+    const allottedMs = options.deadlineAtMs - Date.now();
+    return host.breaker.execute(() => this.dispatch(host, op, inputs, options), allottedMs);
+  }
+
+  private dispatch(
     host: HostEntry,
     op: RunRequest['op'],
     inputs: Record<string, WireTensor>,

@@ -14,12 +14,15 @@ import type {
 } from '../protocol/host';
 import type { HostState, HostSummary } from '../protocol/page';
 import { assertNever } from '../util/assert-never';
+import { type BreakerOptions, HostBreaker, type SavedBreaker } from './host-breaker';
 
 /** The coordinator's end of a host channel. Both planes use the same message unions. */
 export type HostChannel = Channel<HostToCoordinator, CoordinatorToHost>;
 
 export interface HostEntry {
   id: string;
+  /** Opens after consecutive host faults; placement skips the host while it is open. */
+  breaker: HostBreaker;
   kind: HostKind;
   state: HostState;
   ops: string[];
@@ -41,6 +44,7 @@ export interface RegistryOptions {
   heartbeatTimeoutMs?: number;
   /** How long a dead host stays listed (for the popup) before it is forgotten. */
   forgetDeadAfterMs?: number;
+  breaker?: BreakerOptions;
   now?: () => number;
 }
 
@@ -51,6 +55,10 @@ export class HostRegistry {
   private readonly changeListeners = new Set<() => void>();
   private readonly deathListeners = new Set<(host: HostEntry) => void>();
   private readonly dataListeners = new Set<(host: HostEntry, msg: HostToCoordinatorData) => void>();
+  /** Breaker states saved by an earlier service worker, applied when each host says hello. */
+  private readonly savedBreakers = new Map<string, SavedBreaker>();
+  private readonly breakerListeners = new Set<(host: HostEntry) => void>();
+  private readonly breakerOptions: BreakerOptions;
   private timer: ReturnType<typeof setInterval> | null = null;
   private seq = 0;
   readonly heartbeatIntervalMs: number;
@@ -63,6 +71,29 @@ export class HostRegistry {
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 3 * this.heartbeatIntervalMs;
     this.forgetDeadAfterMs = options.forgetDeadAfterMs ?? 60_000;
     this.now = options.now ?? Date.now;
+    this.breakerOptions = options.breaker ?? {};
+  }
+
+  /** Breaker states from before a service-worker restart, by host id. */
+  restoreBreakers(saved: Record<string, SavedBreaker>): void {
+    for (const [id, state] of Object.entries(saved)) {
+      const live = this.hosts.get(id);
+      if (live) live.breaker = new HostBreaker(this.breakerOptions, state);
+      else this.savedBreakers.set(id, state);
+    }
+    this.emitChange();
+  }
+
+  /** Every live host's breaker state, for saving. */
+  breakerStates(): Record<string, SavedBreaker> {
+    const out: Record<string, SavedBreaker> = {};
+    for (const h of this.hosts.values()) if (h.state !== 'dead') out[h.id] = h.breaker.toJSON();
+    return out;
+  }
+
+  onBreakerChange(cb: (host: HostEntry) => void): () => void {
+    this.breakerListeners.add(cb);
+    return () => this.breakerListeners.delete(cb);
   }
 
   /** Starts the heartbeat loop. */
@@ -89,8 +120,11 @@ export class HostRegistry {
           if (entry) return; // a second hello on one port is ignored
           const previous = this.hosts.get(msg.hostId);
           if (previous && previous.state !== 'dead') this.markDead(previous);
+          const breaker = new HostBreaker(this.breakerOptions, this.savedBreakers.get(msg.hostId));
+          this.savedBreakers.delete(msg.hostId);
           entry = {
             id: msg.hostId,
+            breaker,
             kind: msg.kind,
             state: 'starting',
             ops: [...msg.ops],
@@ -105,6 +139,11 @@ export class HostRegistry {
             diedAtMs: null,
           };
           this.hosts.set(msg.hostId, entry);
+          const registered = entry;
+          breaker.onStateChange(() => {
+            for (const cb of this.breakerListeners) cb(registered);
+            this.emitChange();
+          });
           if (msg.dataPlane === 'control') this.attach(entry, control);
           const orphan = this.orphanData.get(msg.hostId);
           if (orphan) {
@@ -170,8 +209,9 @@ export class HostRegistry {
    */
   pick(op: string): HostEntry | undefined {
     let best: HostEntry | undefined;
+    const now = this.now();
     for (const h of this.hosts.values()) {
-      if (h.state !== 'ready' || !h.ops.includes(op)) continue;
+      if (h.state !== 'ready' || !h.ops.includes(op) || !h.breaker.available(now)) continue;
       if (
         !best ||
         h.inflight < best.inflight ||
@@ -202,6 +242,7 @@ export class HostRegistry {
       lastHeartbeatMs: h.lastHeartbeatMs,
       served: h.served,
       inflight: h.inflight,
+      breaker: h.breaker.state,
     }));
   }
 

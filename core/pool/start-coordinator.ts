@@ -21,8 +21,10 @@ import { startHostRuntime } from '../runtime/host-runtime';
 import { OriginGate } from '../security/origin-gate';
 import { OriginLimiter } from '../security/rate-limiter';
 import { Coordinator, type CoordinatorOptions } from './coordinator';
+import type { SavedBreaker } from './host-breaker';
 import { senderOrigin, servePageChannel } from './page-sessions';
-import { servePopupChannel } from './popup-port';
+import { servePopupChannel, throttle } from './popup-port';
+import { Respawner } from './respawner';
 import { BRIDGE_PATH, ensureOffscreenHost, ensurePoolTabs, hasOffscreen } from './spawner';
 
 export interface StartOptions extends CoordinatorOptions {
@@ -115,9 +117,41 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
     });
   }
 
-  void spawnHosts(options.poolTabs ?? 1);
+  const poolTabs = options.poolTabs ?? 1;
+  const respawner = new Respawner({
+    spawn: (kind) => (kind === 'offscreen' ? ensureOffscreenHost() : ensurePoolTabs(poolTabs)),
+    onError: (kind, e) => console.error(`tabpool: could not respawn the ${kind} host`, e),
+  });
+  registry.onDeath((host) => respawner.hostDied(host.kind));
+  void persistBreakers(coordinator);
+  void spawnHosts(poolTabs);
   return coordinator;
 }
+
+/**
+ * Breaker states live in `storage.session`: they outlive a service-worker restart (an open
+ * breaker stays open) but not the browser session.
+ */
+async function persistBreakers(coordinator: Coordinator): Promise<void> {
+  const session = browser.storage?.session;
+  if (!session) return;
+  const registry = coordinator.registry;
+  try {
+    const saved = (await session.get(BREAKERS_KEY))[BREAKERS_KEY];
+    if (saved && typeof saved === 'object')
+      registry.restoreBreakers(saved as Record<string, SavedBreaker>);
+  } catch (e) {
+    console.warn('tabpool: could not restore circuit breakers', e);
+  }
+  const save = throttle(() => {
+    session.set({ [BREAKERS_KEY]: registry.breakerStates() }).catch((e: unknown) => {
+      console.warn('tabpool: could not save circuit breakers', e);
+    });
+  }, 200);
+  registry.onBreakerChange(save);
+}
+
+const BREAKERS_KEY = 'tabpool.breakers';
 
 /** True for our own pages (popup, hosts); false for content scripts, whose sender is the page. */
 function fromExtensionPage(sender: { url?: string; id?: string } | undefined): boolean {

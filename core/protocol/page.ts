@@ -95,6 +95,8 @@ export interface HostSummary {
   lastHeartbeatMs: number | null;
   served: number;
   inflight: number;
+  /** The host's circuit breaker: `open` means it gets no new work for now. */
+  breaker: 'closed' | 'open' | 'half-open';
 }
 export interface StatusResult {
   hosts: HostSummary[];

@@ -232,15 +232,16 @@ describe('malformed messages get typed errors', () => {
 });
 
 describe('a pool tab that disappears', () => {
-  it('is noticed, gets no more work, and requests still succeed', async () => {
+  it('is noticed, gets no more work, requests still succeed, and it is replaced', async () => {
     const poolTab = h.context.pages().find((p) => p.url().endsWith('/pool.html'));
     expect(poolTab).toBeDefined();
-    await poolTab?.close();
-    const hosts = await waitForHosts(page, (hs) =>
-      hs.some((x) => x.kind === 'tab' && x.state === 'dead'),
+    const before = await waitForHosts(page, (hs) =>
+      hs.some((x) => x.kind === 'tab' && x.state === 'ready'),
     );
-    expect(readyKinds(hosts)).toEqual(['offscreen']);
-    const kinds = await page.evaluate(async () => {
+    const deadId = before.find((x) => x.kind === 'tab')?.id;
+    await poolTab?.close();
+    await waitForHosts(page, (hs) => hs.some((x) => x.id === deadId && x.state === 'dead'));
+    const hosts = await page.evaluate(async () => {
       const seen: string[] = [];
       for (let i = 0; i < 6; i++) {
         const r = await (window as unknown as TabpoolWindow).tabpool.matmul(
@@ -251,10 +252,17 @@ describe('a pool tab that disappears', () => {
           1,
         );
         if (r.c[0] !== 3 * i) throw new Error('wrong result');
-        seen.push(r.host.kind);
+        seen.push(r.host.id);
       }
       return seen;
     });
-    expect(kinds).toEqual(Array(6).fill('offscreen'));
+    expect(hosts).toHaveLength(6);
+    expect(hosts).not.toContain(deadId); // the dead host got no work
+    // The coordinator opens a new pool tab in its place.
+    const after = await waitForHosts(page, (hs) =>
+      hs.some((x) => x.kind === 'tab' && x.state === 'ready' && x.id !== deadId),
+    );
+    expect(readyKinds(after)).toEqual(['offscreen', 'tab']);
+    expect(h.context.pages().filter((p) => p.url().endsWith('/pool.html'))).toHaveLength(1);
   });
 });

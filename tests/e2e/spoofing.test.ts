@@ -40,7 +40,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-
 async function openAt(origin: string, path: string): Promise<Page> {
   const page = await h.context.newPage();
   await page.goto(`${origin}${path}`);
@@ -181,9 +180,10 @@ describe('grants and limits', () => {
     const flood = flooder.evaluate(
       async (one) => {
         const t = (window as unknown as W).tabpool;
+        // 96×96 products take the hosts a moment each, so the flood piles up in flight.
         const make = () => ({
-          a: { ...one, data: Float32Array.from([2]).buffer },
-          b: { ...one, data: Float32Array.from([2]).buffer },
+          a: { ...one, data: new Float32Array(96 * 96).fill(1).buffer },
+          b: { ...one, data: new Float32Array(96 * 96).fill(1).buffer },
         });
         const results = await Promise.allSettled(
           Array.from({ length: 600 }, () => t.call('matmul', make())),
@@ -195,7 +195,7 @@ describe('grants and limits', () => {
         }
         return codes;
       },
-      { dtype: 'float32', shape: [1, 1] },
+      { dtype: 'float32', shape: [96, 96] },
     );
     const steady = other.evaluate(async () => {
       const t = (window as unknown as W).tabpool;
@@ -214,6 +214,7 @@ describe('grants and limits', () => {
       return out;
     });
     const [floodCodes, steadyResults] = await Promise.all([flood, steady]);
+    console.log(`flood of 600 from one origin: ${JSON.stringify(floodCodes)}`);
     expect(floodCodes.RATE_LIMITED ?? 0).toBeGreaterThan(0); // the flooder hit its own limits
     expect(floodCodes.ok ?? 0).toBeGreaterThan(0);
     expect(steadyResults).toEqual(Array.from({ length: 20 }, (_, i) => String(i))); // the other origin never did

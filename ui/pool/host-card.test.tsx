@@ -13,6 +13,7 @@ describe('HostCard', () => {
           lastHeartbeatMs: 1_000,
           served: 7,
           inflight: 1,
+          breaker: 'closed',
         }}
         nowMs={4_000}
       />,
@@ -23,6 +24,7 @@ describe('HostCard', () => {
     expect(html).toMatch(/data-field="served">7</);
     expect(html).toMatch(/data-field="inflight">1</);
     expect(html).toContain('abcdef01');
+    expect(html).toMatch(/data-field="breaker"[^>]*>closed \(healthy\)</);
   });
 
   it('marks a dead host', () => {
@@ -35,11 +37,13 @@ describe('HostCard', () => {
           lastHeartbeatMs: null,
           served: 0,
           inflight: 0,
+          breaker: 'open',
         }}
         nowMs={0}
       />,
     );
     expect(html).toContain('host--dead');
+    expect(html).toMatch(/data-field="breaker"[^>]*>open: no new work</);
     expect(html).toContain('never');
   });
 });

@@ -6,6 +6,12 @@ export interface HostCardProps {
   nowMs: number;
 }
 
+const BREAKER_LABELS = {
+  closed: 'closed (healthy)',
+  open: 'open: no new work',
+  'half-open': 'half-open: probing',
+} as const;
+
 /** One host: what it is, whether it is alive, when it last answered, how much it has done. */
 export function HostCard({ host, nowMs }: HostCardProps) {
   return (
@@ -21,6 +27,10 @@ export function HostCard({ host, nowMs }: HostCardProps) {
         <dd data-field="served">{host.served}</dd>
         <dt>In flight</dt>
         <dd data-field="inflight">{host.inflight}</dd>
+        <dt>Circuit breaker</dt>
+        <dd data-field="breaker" class={`breaker breaker--${host.breaker}`}>
+          {BREAKER_LABELS[host.breaker]}
+        </dd>
         <dt>Id</dt>
         <dd class="host__id">{host.id.slice(0, 8)}</dd>
       </dl>
