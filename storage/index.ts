@@ -24,7 +24,14 @@ export { hubFileUrl } from './hub-files';
 export { deleteModel, getModel, setPinned, useReadyModel } from './model-registry';
 export type { ModelUsage, Quota, QuotaOptions, StorageUsage } from './quota';
 export { createQuota } from './quota';
-export type { ReadOptions, StoredTensor } from './reader';
-export { listTensors, readFile, readFileChunks, readTensor, readTensors } from './reader';
+export type { ReadOptions, StoredTensor, TensorPiece } from './reader';
+export {
+  listTensors,
+  readFile,
+  readFileChunks,
+  readTensor,
+  readTensorPieces,
+  readTensors,
+} from './reader';
 export type { RetryPolicy } from './retry-policy';
 export { DEFAULT_RETRY } from './retry-policy';

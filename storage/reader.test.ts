@@ -5,7 +5,14 @@ import type { TabpoolDb } from './db';
 import { downloadModel } from './downloader';
 import { getModel } from './model-registry';
 import { createQuota } from './quota';
-import { listTensors, readFile, readFileChunks, readTensor, readTensors } from './reader';
+import {
+  listTensors,
+  readFile,
+  readFileChunks,
+  readTensor,
+  readTensorPieces,
+  readTensors,
+} from './reader';
 import { encodeSafetensors } from './safetensors-header';
 import { startTestHubServer, type TestHubServer } from './test-hub-server';
 import { closeTestDbs, openTestDb, seededBytes } from './testing';
@@ -82,6 +89,27 @@ describe('reading stored models', () => {
       code: 'NOT_FOUND',
       detail: { missing: ['x'] },
     });
+  });
+
+  it('hands out tensors as unjoined chunk pieces that rebuild each tensor exactly', async () => {
+    const db = openTestDb();
+    await fetchModel(db, 'org/a');
+    const rebuilt = new Map<string, Uint8Array>();
+    const offsets: Array<[string, number, number]> = [];
+    for await (const piece of readTensorPieces(db, 'org/a@main')) {
+      if (piece.byteOffset === 0) rebuilt.set(piece.name, new Uint8Array(piece.byteLength));
+      rebuilt.get(piece.name)?.set(new Uint8Array(piece.data), piece.byteOffset);
+      offsets.push([piece.name, piece.byteOffset, piece.data.byteLength]);
+    }
+    // embed.weight (3000 bytes) spans three 1 KiB chunks; a.weight fits in one.
+    expect(offsets).toEqual([
+      ['embed.weight', 0, 1024],
+      ['embed.weight', 1024, 1024],
+      ['embed.weight', 2048, 952],
+      ['a.weight', 0, 400],
+    ]);
+    expect(rebuilt.get('embed.weight')).toEqual(embed);
+    expect(rebuilt.get('a.weight')).toEqual(seededBytes(400, 2));
   });
 
   it('streams a file chunk by chunk, each an ArrayBuffer no larger than a chunk', async () => {

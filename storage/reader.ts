@@ -108,6 +108,56 @@ export async function* readTensors(
   }
 }
 
+/** One stored chunk of a tensor: `data` goes at `byteOffset` inside the tensor. */
+export interface TensorPiece {
+  name: string;
+  dtype: string;
+  shape: number[];
+  /** The whole tensor's size, so the first piece can size the destination. */
+  byteLength: number;
+  byteOffset: number;
+  data: ArrayBuffer;
+}
+
+/**
+ * Every tensor of a ready model as its stored chunks, in order, never joined: the upload loop that
+ * writes each piece straight into its GPU buffer (`queue.writeBuffer(buf, byteOffset, data)`)
+ * skips the copy that assembling a multi-chunk tensor costs.
+ *
+ * @example
+ * for await (const p of readTensorPieces(db, id)) {
+ *   if (p.byteOffset === 0) buffers.set(p.name, device.createBuffer({ size: p.byteLength, ... }));
+ *   device.queue.writeBuffer(buffers.get(p.name), p.byteOffset, p.data);
+ * }
+ */
+export async function* readTensorPieces(
+  db: TabpoolDb,
+  modelId: string,
+  options: ReadOptions = {},
+): AsyncGenerator<TensorPiece> {
+  const rows = await listTensors(db, modelId);
+  const chunks = prefetchChunks(
+    db,
+    rows.flatMap((r) => r.chunks),
+    options,
+    options.window,
+  );
+  for (const row of rows) {
+    let byteOffset = 0;
+    for (let i = 0; i < row.chunks.length; i++) {
+      const next = await guard(db, modelId, () => chunks.next());
+      if (next.done || byteOffset + next.value.byteLength > row.byteLength) {
+        throw new IntegrityFailedError(`${modelId}:${row.name}: stored chunks do not fit`, {
+          detail: { name: row.name, byteOffset, byteLength: row.byteLength },
+        });
+      }
+      const { name, dtype, shape, byteLength } = row;
+      yield { name, dtype, shape, byteLength, byteOffset, data: next.value };
+      byteOffset += next.value.byteLength;
+    }
+  }
+}
+
 /**
  * The chunks of one file of a ready model, in order, each a verified ArrayBuffer: for streaming a
  * file somewhere without ever holding all of it.

@@ -9,7 +9,7 @@ import { createTabpoolDb, type TabpoolDb } from '../db';
 import { downloadModel } from '../downloader';
 import { createStreamHasher, sha256Hex } from '../hash';
 import { deleteModel } from '../model-registry';
-import { readTensors } from '../reader';
+import { readTensorPieces, readTensors } from '../reader';
 
 export interface StorageBenchOptions {
   hubBaseUrl: string;
@@ -153,6 +153,13 @@ export async function runStorageBench(o: StorageBenchOptions): Promise<BenchRow[
   rows.push(row('store: read tensors, verified, no prefetch', serial, serialMs));
   const [raw, rawMs] = await timeReads(o.readRuns, () => readStore(db, model.id, false));
   rows.push(row('store: read tensors, unverified', raw, rawMs));
+  const [pieces, piecesMs] = await timeReads(o.readRuns, async () => {
+    let bytes = 0;
+    for await (const p of readTensorPieces(db, model.id, { verify: false }))
+      bytes += p.data.byteLength;
+    return bytes;
+  });
+  rows.push(row('store: read tensor pieces (no join), unverified', pieces, piecesMs));
   const [raw1, raw1Ms] = await timeReads(o.readRuns, () => readStore(db, model.id, false, 0));
   rows.push(row('store: read tensors, unverified, no prefetch', raw1, raw1Ms));
 
