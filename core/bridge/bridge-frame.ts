@@ -4,14 +4,23 @@
  * sender is the page that embeds it, and hands the port to the service worker together with the
  * origin the browser reports (`location.ancestorOrigins`), which page script cannot forge.
  * After that the page and the coordinator talk directly on that port.
+ *
+ * A MessagePort gives no signal when the service worker at its other end is stopped, so the frame
+ * also holds a runtime Port to the coordinator: when that disconnects, it tells the page
+ * (`coordinator-lost`), and the SDK fails its in-flight calls with COORDINATOR_LOST and opens a new
+ * session on its next call.
  */
+import type { RuntimePortLike } from '../messaging/channel';
 import type { SessionAttach } from '../protocol/host';
-import { isSessionOffer } from '../protocol/page';
+import { type CoordinatorLostEvent, isSessionOffer } from '../protocol/page';
+import { PROTOCOL_VERSION } from '../protocol/version';
 
 export interface BridgeOptions {
   window: Window;
   /** Resolves with the service worker to hand sessions to. */
   serviceWorker: () => Promise<ServiceWorker | null>;
+  /** Opens the runtime Port whose disconnect means the coordinator went away. */
+  watch?: () => RuntimePortLike;
 }
 
 /** The embedding page's origin as the browser reports it, or null where it cannot tell. */
@@ -43,5 +52,22 @@ export function startBridgeFrame(options: BridgeOptions): () => void {
     worker.postMessage(attach, [port]);
   };
   win.addEventListener('message', onMessage);
-  return () => win.removeEventListener('message', onMessage);
+  let stopped = false;
+  const watch = () => {
+    const port = options.watch?.();
+    port?.onDisconnect.addListener(() => {
+      if (stopped) return;
+      const origin = embedderOrigin(win);
+      if (origin) {
+        const lost: CoordinatorLostEvent = { tabpool: PROTOCOL_VERSION, event: 'coordinator-lost' };
+        win.parent.postMessage(lost, origin);
+      }
+      setTimeout(watch, 100); // connecting wakes the new service worker
+    });
+  };
+  watch();
+  return () => {
+    stopped = true;
+    win.removeEventListener('message', onMessage);
+  };
 }

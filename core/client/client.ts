@@ -8,6 +8,7 @@
  */
 import {
   AbortedError,
+  CoordinatorLostError,
   errorFromWire,
   NotInstalledError,
   type TabpoolError,
@@ -38,42 +39,62 @@ export interface CallOptions {
   transfer?: ArrayBuffer[];
 }
 
+interface OpenSession {
+  port: MessagePort;
+  session: SessionEvent;
+}
+
 let nextId = 0;
 const newId = () => `tp-${Date.now().toString(36)}-${(++nextId).toString(36)}`;
 
-/** A live session with the extension, over a private MessagePort. */
+/**
+ * A session with the extension over a private MessagePort. If the extension's service worker
+ * restarts, calls in flight fail with COORDINATOR_LOST and the next call opens a new session.
+ */
 export class TabpoolClient {
   private readonly pending = new Map<
     string,
     { resolve: (v: unknown) => void; reject: (e: unknown) => void }
   >();
-  private closedError: TabpoolError | null = null;
+  private current: OpenSession | null;
+  private reopening: Promise<OpenSession> | null = null;
+  private closed = false;
+  private readonly onWindowMessage: (e: MessageEvent) => void;
 
   constructor(
-    private readonly port: MessagePort,
-    /** What the extension said when the session opened: its version and our origin. */
-    readonly session: SessionEvent,
+    opened: OpenSession,
+    private readonly win: Window,
+    private readonly reopen: () => Promise<OpenSession>,
   ) {
-    port.onmessage = (e: MessageEvent) => this.onMessage(e.data);
+    this.current = opened;
+    this.listen(opened.port);
+    // The bridge frame says so when the coordinator went away (a MessagePort cannot tell).
+    this.onWindowMessage = (e: MessageEvent) => {
+      const m = e.data as { tabpool?: unknown; event?: unknown } | null;
+      if (!/^(chrome|moz)-extension:\/\//.test(e.origin) || m?.event !== 'coordinator-lost') return;
+      this.lose();
+    };
+    win.addEventListener('message', this.onWindowMessage);
+  }
+
+  /** What the extension said when the session opened: its version and our origin. */
+  get session(): SessionEvent | null {
+    return this.current?.session ?? null;
   }
 
   /** Sends one request; resolves with its result or rejects with a rebuilt TabpoolError. */
-  call<T = unknown>(op: string, params?: unknown, options: CallOptions = {}): Promise<T> {
-    if (this.closedError) return Promise.reject(this.closedError);
+  async call<T = unknown>(op: string, params?: unknown, options: CallOptions = {}): Promise<T> {
+    if (this.closed) throw new AbortedError('The session was closed');
     const { signal } = options;
-    if (signal?.aborted) return Promise.reject(new AbortedError(`${op} was aborted`));
+    if (signal?.aborted) throw new AbortedError(`${op} was aborted`);
+    const { port } = await this.ensureOpen();
     const id = newId();
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
         this.pending.delete(id);
         reject(new AbortedError(`${op} was aborted`));
         // Tell the extension too, so the pool stops spending time on it.
-        this.port.postMessage({
-          tabpool: PROTOCOL_VERSION,
-          id: newId(),
-          op: 'cancel',
-          params: { id },
-        });
+        port.postMessage({ tabpool: PROTOCOL_VERSION, id: newId(), op: 'cancel', params: { id } });
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
@@ -89,7 +110,7 @@ export class TabpoolClient {
       const message: Record<string, unknown> = { tabpool: PROTOCOL_VERSION, id, op };
       if (params !== undefined) message.params = params;
       if (options.deadlineMs !== undefined) message.deadlineMs = options.deadlineMs;
-      this.port.postMessage(message, options.transfer ?? []);
+      port.postMessage(message, options.transfer ?? []);
     });
   }
 
@@ -120,18 +141,42 @@ export class TabpoolClient {
     return { c: new Float32Array(r.c.data), shape: r.c.shape, host: r.host };
   }
 
-  /** Ends the session; pending calls reject. */
+  /** Ends the session; pending calls reject with ABORTED. */
   close(): void {
-    this.fail(new AbortedError('The session was closed'));
-    this.port.close();
+    this.closed = true;
+    this.win.removeEventListener('message', this.onWindowMessage);
+    this.failPending(new AbortedError('The session was closed'));
+    this.current?.port.close();
+    this.current = null;
+  }
+
+  private ensureOpen(): Promise<OpenSession> {
+    if (this.current) return Promise.resolve(this.current);
+    this.reopening ??= this.reopen().then(
+      (opened) => {
+        this.reopening = null;
+        this.current = opened;
+        this.listen(opened.port);
+        return opened;
+      },
+      (e: unknown) => {
+        this.reopening = null;
+        throw e;
+      },
+    );
+    return this.reopening;
+  }
+
+  private listen(port: MessagePort): void {
+    port.onmessage = (e: MessageEvent) => {
+      if (this.current?.port === port) this.onMessage(e.data);
+    };
   }
 
   private onMessage(data: unknown): void {
     const m = data as PageReply | { event?: string };
     if ('event' in m && m.event === 'closed') {
-      this.fail(
-        errorFromWire({ code: 'COORDINATOR_LOST', message: 'The extension closed the session' }),
-      );
+      this.lose(); // the content script's pipe to the extension broke (Firefox)
       return;
     }
     if (!('id' in m) || typeof m.id !== 'string') return;
@@ -142,20 +187,24 @@ export class TabpoolClient {
     else entry.reject(errorFromWire(m.error));
   }
 
-  private fail(error: TabpoolError): void {
-    this.closedError = error;
+  /** The coordinator is gone: fail what is in flight, open a new session on the next call. */
+  private lose(): void {
+    if (!this.current) return;
+    this.current.port.close();
+    this.current = null;
+    this.failPending(
+      new CoordinatorLostError('The extension restarted while this call ran; call again'),
+    );
+  }
+
+  private failPending(error: TabpoolError): void {
     for (const { reject } of this.pending.values()) reject(error);
     this.pending.clear();
   }
 }
 
-/**
- * Opens a session with the tabpool extension. Rejects with NOT_INSTALLED when no extension
- * answers within `timeoutMs`.
- */
-export function connect(options: ConnectOptions = {}): Promise<TabpoolClient> {
-  const win = options.window ?? window;
-  const timeoutMs = options.timeoutMs ?? 3_000;
+/** Asks the content script for a session and waits for the extension's first message on it. */
+function openSession(win: Window, timeoutMs: number): Promise<OpenSession> {
   const { port1, port2 } = new MessageChannel();
   const id = newId();
   return new Promise((resolve, reject) => {
@@ -183,11 +232,23 @@ export function connect(options: ConnectOptions = {}): Promise<TabpoolClient> {
       const m = e.data as SessionEvent;
       if (m?.event !== 'session') return;
       cleanup();
-      resolve(new TabpoolClient(port1, m));
+      port1.onmessage = null;
+      resolve({ port: port1, session: m });
     };
     const origin = win.location.origin === 'null' ? '*' : win.location.origin;
     win.postMessage({ tabpool: PROTOCOL_VERSION, id, op: 'connect' }, origin, [port2]);
   });
+}
+
+/**
+ * Opens a session with the tabpool extension. Rejects with NOT_INSTALLED when no extension
+ * answers within `timeoutMs`.
+ */
+export async function connect(options: ConnectOptions = {}): Promise<TabpoolClient> {
+  const win = options.window ?? window;
+  const timeoutMs = options.timeoutMs ?? 3_000;
+  const opened = await openSession(win, timeoutMs);
+  return new TabpoolClient(opened, win, () => openSession(win, timeoutMs));
 }
 
 export type { WireTensor };

@@ -6,6 +6,7 @@ import { browser } from 'wxt/browser';
 import { createTabpoolDb } from '../../storage/db';
 import { messagePortChannel, runtimePortChannel } from '../messaging/channel';
 import {
+  BRIDGE_PORT_NAME,
   CONTROL_PORT_NAME,
   type CoordinatorToHost,
   ECHO_PORT_NAME,
@@ -71,6 +72,10 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
         );
         return;
       }
+      case BRIDGE_PORT_NAME:
+        // Held open by bridge frames; its disconnect tells them this worker is gone.
+        if (!fromExtensionPage(port.sender)) port.disconnect();
+        return;
       case ECHO_PORT_NAME: {
         if (!fromExtensionPage(port.sender)) return port.disconnect();
         const echo = runtimePortChannel<unknown, unknown>(port);

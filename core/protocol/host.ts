@@ -81,6 +81,8 @@ export interface SessionAttach {
 }
 
 export const CONTROL_PORT_NAME = 'tabpool-host';
+/** The bridge frame's watch on the coordinator: its disconnect means the worker went away. */
+export const BRIDGE_PORT_NAME = 'tabpool-bridge';
 /** Extension pages only: the coordinator echoes every message (transport benchmarks). */
 export const ECHO_PORT_NAME = 'tabpool-echo';
 /** Content script → coordinator when it pipes a page's session port (no bridge frame). */

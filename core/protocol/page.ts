@@ -165,6 +165,15 @@ export const isSessionOffer = (data: unknown): data is SessionOffer =>
   (data as SessionOffer).type === 'session-offer' &&
   typeof (data as SessionOffer).tabpool === 'number';
 
+/**
+ * Posted to the page by the bridge frame when the coordinator (service worker) went away: open
+ * sessions are dead, their in-flight calls will get no reply.
+ */
+export interface CoordinatorLostEvent {
+  tabpool: number;
+  event: 'coordinator-lost';
+}
+
 /** The first message on a session port: the extension is there and knows who the page is. */
 export interface SessionEvent {
   tabpool: number;

@@ -77,4 +77,43 @@ describe('service worker restart', () => {
     // Each served 2 before the stop; after it, which host reconnects first decides the split.
     expect(hosts.every((x) => x.served >= 2)).toBe(true);
   });
+
+  it('ends an SDK call in flight with COORDINATOR_LOST, and the next call opens a new session', async () => {
+    const sdkPage = await h.openPage('/sdk.html'); // same origin: already granted
+    await sdkPage.evaluate(async () => {
+      const w = window as unknown as { sdk: { connect(): Promise<unknown> }; client: unknown };
+      w.client = await w.sdk.connect();
+    });
+    type C = {
+      matmul(
+        a: Float32Array,
+        b: Float32Array,
+        m: number,
+        k: number,
+        n: number,
+      ): Promise<{ c: Float32Array }>;
+    };
+    // A product big enough to be in flight when the worker stops.
+    const inFlight = sdkPage.evaluate(() => {
+      const { client } = window as unknown as { client: C };
+      const n = 640;
+      return client
+        .matmul(new Float32Array(n * n).fill(1), new Float32Array(n * n).fill(1), n, n, n)
+        .then(
+          () => 'finished',
+          (e: { code: string }) => e.code,
+        );
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    const cdp = await h.context.newCDPSession(page);
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    expect(await inFlight).toBe('COORDINATOR_LOST'); // ended, typed — not left hanging
+    const next = await sdkPage.evaluate(async () => {
+      const { client } = window as unknown as { client: C };
+      return [...(await client.matmul(Float32Array.of(6), Float32Array.of(7), 1, 1, 1)).c];
+    });
+    expect(next).toEqual([42]);
+    await sdkPage.close();
+  });
 });
