@@ -71,6 +71,12 @@ async function readStore(
   return bytes;
 }
 
+async function readPieces(db: TabpoolDb, id: string, verify: boolean): Promise<number> {
+  let bytes = 0;
+  for await (const p of readTensorPieces(db, id, { verify })) bytes += p.data.byteLength;
+  return bytes;
+}
+
 /** The pieces of the write and read paths alone: hashing, and raw IndexedDB Blob vs ArrayBuffer. */
 async function partRows(source: ArrayBuffer, chunkBytes: number): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
@@ -147,21 +153,19 @@ export async function runStorageBench(o: StorageBenchOptions): Promise<BenchRow[
   });
   rows.push(row('store: write from memory (+ hash)', source.byteLength, performance.now() - t0));
 
-  const [verified, verifiedMs] = await timeReads(o.readRuns, () => readStore(db, model.id, true));
-  rows.push(row('store: read tensors, verified', verified, verifiedMs));
-  const [serial, serialMs] = await timeReads(o.readRuns, () => readStore(db, model.id, true, 0));
-  rows.push(row('store: read tensors, verified, no prefetch', serial, serialMs));
-  const [raw, rawMs] = await timeReads(o.readRuns, () => readStore(db, model.id, false));
-  rows.push(row('store: read tensors, unverified', raw, rawMs));
-  const [pieces, piecesMs] = await timeReads(o.readRuns, async () => {
-    let bytes = 0;
-    for await (const p of readTensorPieces(db, model.id, { verify: false }))
-      bytes += p.data.byteLength;
-    return bytes;
-  });
-  rows.push(row('store: read tensor pieces (no join), unverified', pieces, piecesMs));
-  const [raw1, raw1Ms] = await timeReads(o.readRuns, () => readStore(db, model.id, false, 0));
-  rows.push(row('store: read tensors, unverified, no prefetch', raw1, raw1Ms));
+  const id = model.id;
+  const reads: Array<[string, () => Promise<number>]> = [
+    ['store: read tensors, verified', () => readStore(db, id, true)],
+    ['store: read tensors, verified, no prefetch', () => readStore(db, id, true, 0)],
+    ['store: read tensor pieces (no join), verified', () => readPieces(db, id, true)],
+    ['store: read tensors, unverified', () => readStore(db, id, false)],
+    ['store: read tensors, unverified, no prefetch', () => readStore(db, id, false, 0)],
+    ['store: read tensor pieces (no join), unverified', () => readPieces(db, id, false)],
+  ];
+  for (const [step, read] of reads) {
+    const [bytes, ms] = await timeReads(o.readRuns, read);
+    rows.push(row(step, bytes, ms));
+  }
 
   const cache = await caches.open('tabpool-bench');
   t0 = performance.now();
