@@ -11,6 +11,8 @@ export default defineConfig({
           name: 'unit',
           include: ['{core,kernels,storage,ui}/**/*.test.{ts,tsx}'],
           environment: 'node',
+          // WebGPU tests compile pipelines on SwiftShader (a CPU): seconds each on 2 busy cores.
+          testTimeout: 30_000,
         },
       },
       {
