@@ -71,6 +71,23 @@ describe.runIf(gpu.gpu !== null)('HAL with WebGPU', () => {
     ctx.device.destroy();
   });
 
+  it('reuses released buffers without clobbering work still waiting in the encoder', async () => {
+    const hal = await createHal({ gpu: gpu.gpu });
+    const a = cpuTensor(uniform(r, 256), [4, 64]);
+    const x = hal.upload(a);
+    const y = await hal.run('softmax', [x], {});
+    hal.dispose(x); // x's buffer goes back to the pool while softmax is still unsubmitted
+    const z = hal.upload(cpuTensor(new Float32Array(256).fill(7), [4, 64]));
+    const w = await hal.run('unary', [z], { fn: 'neg' });
+    const got = await hal.read(y);
+    const want = cpuToDense(softmaxCpu([a]));
+    got.forEach((v, i) => {
+      expect(Math.abs(v - (want[i] as number))).toBeLessThan(1e-6);
+    });
+    expect([...(await hal.read(w))].every((v) => v === -7)).toBe(true);
+    hal.gpu?.context.device.destroy();
+  });
+
   it('moves tensors to the CPU for an op the GPU refuses (head dim over the limit)', async () => {
     const hal = await createHal({ gpu: gpu.gpu });
     const q = hal.upload(cpuTensor(uniform(r, 2 * 300), [1, 1, 2, 300]));

@@ -27,8 +27,10 @@ const shape = (m: number, k: number, n: number, transB = false) => ({
 });
 
 describe('chooseMatmulStrategy', () => {
-  it('runs decode steps and tiny products on the simple kernel', () => {
-    expect(chooseMatmulStrategy(shape(1, 4096, 4096), caps())).toEqual({ kind: 'simple' });
+  it('runs decode steps on the split-K GEMV and tiny products on the simple kernel', () => {
+    expect(chooseMatmulStrategy(shape(1, 4096, 4096), caps())).toEqual({ kind: 'gemv' });
+    expect(chooseMatmulStrategy(shape(4, 768, 3072, true), caps())).toEqual({ kind: 'gemv' });
+    expect(chooseMatmulStrategy(shape(1, 16, 4096), caps())).toEqual({ kind: 'simple' });
     expect(chooseMatmulStrategy(shape(8, 8, 8), caps())).toEqual({ kind: 'simple' });
   });
 

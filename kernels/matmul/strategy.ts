@@ -16,6 +16,8 @@ export interface MatmulShape {
 
 export type MatmulStrategy =
   | { kind: 'simple' }
+  /** Split-K matrix-vector program for M ≤ GEMV_MAX_ROWS (decode steps). */
+  | { kind: 'gemv' }
   | {
       kind: 'tiled';
       /** Output tile per workgroup (rows × cols), K step, and outputs per thread (rows × cols). */
@@ -52,8 +54,15 @@ function fits(caps: Capabilities, [bm, bn, bk, tm, tn]: readonly number[]): bool
   );
 }
 
+/** Up to this many rows of A, B is read once per row by the split-K GEMV program. */
+export const GEMV_MAX_ROWS = 4;
+
 export function chooseMatmulStrategy(s: MatmulShape, caps: Capabilities): MatmulStrategy {
   const tiles = MATMUL_TILES[caps.vendor] ?? MATMUL_TILES.default;
+  // 256 threads per workgroup; K long enough that splitting it beats one thread per output.
+  if (s.m <= GEMV_MAX_ROWS && s.k >= 64 && caps.limits.maxComputeInvocationsPerWorkgroup >= 256) {
+    return { kind: 'gemv' };
+  }
   if (!tiles || s.m < 16 || s.n < 16 || s.batch * s.m * s.n < 64 * 64) return { kind: 'simple' };
   const pick = s.m >= 512 && s.n >= 512 && fits(caps, tiles.large) ? tiles.large : tiles.small;
   if (!fits(caps, pick)) return { kind: 'simple' };

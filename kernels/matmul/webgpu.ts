@@ -1,8 +1,8 @@
 /**
  * WebGPU matmul: C[b] = act(op(A[b]) · op(B[b]) + bias), batched, with either operand shared
- * across the batch (batch stride 0). Two programs: `simple` (one thread per output) and
- * `tiled` (workgroup-memory tiles, register blocking, vec4 loads; see tiled.ts), picked by
- * `chooseMatmulStrategy`.
+ * across the batch (batch stride 0). Three programs, picked by `chooseMatmulStrategy`: `simple`
+ * (one thread per output), `gemv` (split-K for decode steps; gemv.ts) and `tiled`
+ * (workgroup-memory tiles, register blocking, vec4 loads; tiled.ts).
  */
 import type { OpInputs, OpParams } from '../backend/ops';
 import { sizeOf } from '../tensor/shape';
@@ -20,6 +20,7 @@ import {
 } from './common';
 import { matmulDims } from './op-cpu';
 import { chooseMatmulStrategy, type MatmulShape, type MatmulStrategy } from './strategy';
+import { gemvProgram } from './gemv';
 import { tiledMatmulProgram } from './tiled';
 
 export function simpleMatmulProgram(c: MatmulConfig): KernelProgram {
@@ -54,7 +55,14 @@ ${entry(wg)}
 }
 
 export function matmulProgram(c: MatmulConfig, strategy: MatmulStrategy): KernelProgram {
-  return strategy.kind === 'simple' ? simpleMatmulProgram(c) : tiledMatmulProgram(c, strategy);
+  switch (strategy.kind) {
+    case 'simple':
+      return simpleMatmulProgram(c);
+    case 'gemv':
+      return gemvProgram(c);
+    case 'tiled':
+      return tiledMatmulProgram(c, strategy);
+  }
 }
 
 /**

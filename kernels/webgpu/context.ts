@@ -26,7 +26,13 @@ export interface GpuContext {
   readonly releaseAfterSubmit: GPUBuffer[];
   /** Dispatches encoded since the context was made (for tests and benchmarks). */
   dispatches: number;
+  /** Released storage buffers by byte size, for reuse: allocating device memory costs ~ms. */
+  readonly pool: Map<number, GPUBuffer[]>;
+  pooledBytes: number;
 }
+
+/** The most bytes of released buffers kept for reuse; the rest are destroyed. */
+export const POOL_LIMIT_BYTES = 512 * 1024 * 1024;
 
 /** Requests a device with the adapter's optional features and limits. */
 export async function createGpuContext(adapter: GPUAdapter): Promise<GpuContext> {
@@ -44,6 +50,8 @@ export function wrapDevice(device: GPUDevice, caps: Capabilities): GpuContext {
     encoder: null,
     releaseAfterSubmit: [],
     dispatches: 0,
+    pool: new Map(),
+    pooledBytes: 0,
   };
   device.lost.then((info) => {
     ctx.lost = { reason: info.reason, message: info.message };
@@ -62,15 +70,22 @@ export function assertAlive(ctx: GpuContext): void {
   }
 }
 
-const STORAGE_USAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
+export const STORAGE_USAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
 
-/** A storage buffer of at least `bytes` (rounded up to 4; never 0 bytes). */
+/**
+ * A storage buffer of at least `bytes` (rounded up to 4; never 0 bytes), reused from the pool
+ * when one of that size was released. A reused buffer holds old data: every program writes
+ * all of its output.
+ */
 export function createStorageBuffer(ctx: GpuContext, bytes: number): GPUBuffer {
   assertAlive(ctx);
-  return ctx.device.createBuffer({
-    size: Math.max(4, Math.ceil(bytes / 4) * 4),
-    usage: STORAGE_USAGE,
-  });
+  const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+  const reused = ctx.pool.get(size)?.pop();
+  if (reused) {
+    ctx.pooledBytes -= size;
+    return reused;
+  }
+  return ctx.device.createBuffer({ size, usage: STORAGE_USAGE });
 }
 
 export function encoderOf(ctx: GpuContext): GPUCommandEncoder {
@@ -132,10 +147,22 @@ export function flush(ctx: GpuContext): void {
   for (const b of ctx.releaseAfterSubmit.splice(0)) b.destroy();
 }
 
-/** Frees a buffer once the work already encoded against it has been submitted. */
+/**
+ * Returns a storage buffer for reuse (or frees it once the work encoded against it has been
+ * submitted). Reuse is safe even inside one encoder: WebGPU orders passes, so a later pass that
+ * writes the buffer runs after every earlier pass that read it.
+ */
 export function release(ctx: GpuContext, buffer: GPUBuffer): void {
-  if (ctx.encoder) ctx.releaseAfterSubmit.push(buffer);
-  else buffer.destroy();
+  if (ctx.pooledBytes + buffer.size <= POOL_LIMIT_BYTES && buffer.usage === STORAGE_USAGE) {
+    const list = ctx.pool.get(buffer.size) ?? [];
+    list.push(buffer);
+    ctx.pool.set(buffer.size, list);
+    ctx.pooledBytes += buffer.size;
+  } else if (ctx.encoder) {
+    ctx.releaseAfterSubmit.push(buffer);
+  } else {
+    buffer.destroy();
+  }
 }
 
 function failIfErrored(ctx: GpuContext): void {

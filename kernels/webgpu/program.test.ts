@@ -54,7 +54,7 @@ describe('program descriptors', () => {
             bias,
             activation: 'gelu' as const,
           };
-          out.push(matmulProgram(c, { kind: 'simple' }));
+          out.push(matmulProgram(c, { kind: 'simple' }), matmulProgram(c, { kind: 'gemv' }));
           out.push(
             matmulProgram(c, {
               kind: 'tiled',

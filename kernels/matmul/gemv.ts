@@ -1,0 +1,86 @@
+/**
+ * Matrix-vector program for decode steps (M ≤ 4 rows of A per batch): the work is reading B
+ * once, so threads split K and reduce in workgroup memory instead of one thread walking all of
+ * K per output. B stored [K, N]: 64 columns × 4 K-slices per workgroup, reads coalesced along
+ * N. B stored [N, K] (a Linear weight, `transB`): 8 columns per workgroup, 32 threads striding
+ * K per column (vec4 when K is a multiple of 4).
+ */
+import { type KernelProgram, pipelineCacheKey } from '../webgpu/program';
+import { entry } from '../webgpu/wgsl';
+import {
+  epilogueWgsl,
+  type MatmulConfig,
+  matmulBindings,
+  matmulMeta,
+  operandIndexWgsl,
+} from './common';
+
+const WG = 256;
+
+export function gemvProgram(c: MatmulConfig): KernelProgram {
+  const vec4 = c.transB && c.k % 4 === 0;
+  const body = c.transB
+    ? `
+  let lane = lid % 32u;
+  let col = wid.x * 8u + lid / 32u;
+  var acc = 0.0;
+  if (col < n) {
+${
+  vec4
+    ? `    let bRow = (bBase + col * k) / 4u;
+    for (var p = lane; p < k / 4u; p += 32u) {
+      let w = b[bRow + p];
+      let a0 = a_index(aBase, row, p * 4u);
+      acc += a[a0] * w.x + a[a_index(aBase, row, p * 4u + 1u)] * w.y + a[a_index(aBase, row, p * 4u + 2u)] * w.z + a[a_index(aBase, row, p * 4u + 3u)] * w.w;
+    }`
+    : `    for (var p = lane; p < k; p += 32u) { acc = fma(a[a_index(aBase, row, p)], b[b_index(bBase, p, col)], acc); }`
+}
+  }
+  red[lid] = acc;
+  workgroupBarrier();
+  for (var s = 16u; s > 0u; s >>= 1u) {
+    if (lane < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  if (lane == 0u && col < n) { store((batch * m + row) * n + col, col, red[lid]); }`
+    : `
+  let tx = lid % 64u;
+  let ty = lid / 64u;
+  let col = wid.x * 64u + tx;
+  var acc = 0.0;
+  if (col < n) {
+    for (var p = ty; p < k; p += 4u) { acc = fma(a[a_index(aBase, row, p)], b[b_index(bBase, p, col)], acc); }
+  }
+  red[lid] = acc;
+  workgroupBarrier();
+  if (ty == 0u && col < n) {
+    store((batch * m + row) * n + col, col, red[tx] + red[tx + 64u] + red[tx + 128u] + red[tx + 192u]);
+  }`;
+  const wgsl = `
+${matmulBindings(c, 'f32', vec4 ? 'vec4<f32>' : 'f32')}
+${operandIndexWgsl(c)}
+${epilogueWgsl(c)}
+var<workgroup> red: array<f32, ${WG}>;
+${entry([WG, 1, 1])}
+  let m = dims[0]; let k = dims[1]; let n = dims[2];
+  let row = wid.y;
+  let batch = wid.z;
+  let aBase = batch * dims[3];
+  let bBase = batch * dims[4];
+${body}
+}`;
+  return {
+    name: 'matmul-gemv',
+    workgroupSize: [WG, 1, 1],
+    dispatch: [Math.ceil(c.n / (c.transB ? 8 : 64)), c.m, c.batch],
+    cacheKey: pipelineCacheKey('matmul-gemv', {
+      act: c.activation,
+      bias: c.bias,
+      transA: c.transA,
+      transB: c.transB,
+      vec4,
+    }),
+    wgsl,
+    meta: matmulMeta(c),
+  };
+}
