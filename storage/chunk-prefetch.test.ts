@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import * as chunkStore from './chunk-store';
 import { prefetchChunks } from './chunk-prefetch';
+import * as chunkStore from './chunk-store';
 import { beginModel } from './model-registry';
 import { closeTestDbs, openTestDb, seededBytes } from './testing';
 

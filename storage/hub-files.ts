@@ -2,9 +2,10 @@
  * Hugging Face-style file URLs and the file-list check that runs before any download:
  * every file must answer a HEAD with its size, or nothing is stored at all.
  */
-import type { RemoteFile } from './model-registry';
+
 import { DownloadFailedError } from './errors';
 import { isSha256Hex } from './hash';
+import type { RemoteFile } from './model-registry';
 import { fetchOnce, type RetryPolicy, withRetries } from './retry-policy';
 
 const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/');
