@@ -1,22 +1,23 @@
 /**
  * Tiled matmul: each workgroup computes a bm×bn output tile, stepping K by bk. Both operand
- * tiles are staged in workgroup memory k-major (As[k][m], Bs[k][n]) so the inner loop reads
- * tm + tn values and does tm·tn FMAs from registers (register blocking). A thread owns rows
- * ty + i·wy and columns tx + j·wx (strided, not a block): neighbouring threads then read
- * neighbouring Bs words (no bank conflicts) and write neighbouring outputs (coalesced). Global loads are
- * vec4 along an operand's contiguous axis when that axis is a multiple of 4; edges are
- * zero-filled, so any M, N, K works.
+ * tiles are staged in workgroup memory k-major as vec4 (As[k][m/4], Bs[k][n/4]), so per k the
+ * inner loop reads tm/4 + tn/4 vec4s and does tm·tn FMAs from registers (register blocking).
+ * A thread owns 4-wide row and column groups strided by the thread grid (rows 4·(ty + i·wy),
+ * columns 4·(tx + j·wx)): neighbouring threads read neighbouring vec4s of Bs (no bank
+ * conflicts) and write neighbouring outputs (coalesced). Global loads are vec4 along an
+ * operand's contiguous axis when that axis is a multiple of 4; edges are zero-filled, so any
+ * M, N, K works. Needs tm and tn multiples of 4.
  */
 import { type KernelProgram, pipelineCacheKey } from '../webgpu/program';
 import { entry } from '../webgpu/wgsl';
-import type { MatmulStrategy } from './strategy';
 import { epilogueWgsl, type MatmulConfig, matmulBindings, matmulMeta } from './common';
+import type { MatmulStrategy } from './strategy';
 
 type Tiled = Extract<MatmulStrategy, { kind: 'tiled' }>;
 
 /**
- * WGSL that loads one operand tile into `shared` laid out [k][x] (width w = bm or bn).
- * `kMajor`: storage is [K, X] (rows are k); otherwise [X, K]. `size` is X's meta expression.
+ * WGSL that loads one operand tile into `shared` (vec4s, flat layout [k][x], width w = bm or
+ * bn). `kMajor`: storage is [K, X] (rows are k); otherwise [X, K]. `size` is X's dims entry.
  */
 function loadTileWgsl(
   fnName: string,
@@ -37,17 +38,13 @@ function loadTileWgsl(
   const kOf = kMajor ? 'r' : 'cc';
   const xOf = kMajor ? 'cc' : 'r';
   const index = kMajor ? `gk * ${size} + gx` : `gx * dims[1] + gk`;
-  const stores = vec4
-    ? [0, 1, 2, 3]
-        .map((j) =>
-          kMajor
-            ? `${shared}[r * ${w}u + cc + ${j}u] = v[${j}];`
-            : `${shared}[(cc + ${j}u) * ${w}u + r] = v[${j}];`,
-        )
-        .join(' ')
-    : kMajor
-      ? `${shared}[r * ${w}u + cc] = v;`
-      : `${shared}[cc * ${w}u + r] = v;`;
+  const scalarStore = (flat: string, value: string) =>
+    `{ let f = ${flat}; ${shared}[f / 4u][f % 4u] = ${value}; }`;
+  let stores: string;
+  if (vec4 && kMajor) stores = `${shared}[(r * ${w}u + cc) / 4u] = v;`;
+  else if (vec4)
+    stores = [0, 1, 2, 3].map((j) => scalarStore(`(cc + ${j}u) * ${w}u + r`, `v[${j}]`)).join(' ');
+  else stores = scalarStore(kMajor ? `r * ${w}u + cc` : `cc * ${w}u + r`, 'v');
   return `
 fn ${fnName}(base: u32, k0: u32, x0: u32, lid: u32) {
   for (var c = lid; c < ${rows * chunksPerRow}u; c += ${threads}u) {
@@ -63,16 +60,20 @@ fn ${fnName}(base: u32, k0: u32, x0: u32, lid: u32) {
 }
 
 export function tiledMatmulProgram(c: MatmulConfig, s: Tiled): KernelProgram {
+  if (s.tm % 4 !== 0 || s.tn % 4 !== 0)
+    throw new RangeError('tiled matmul needs tm, tn multiples of 4');
   const wx = s.bn / s.tn;
   const wy = s.bm / s.tm;
   const threads = wx * wy;
+  const gm = s.tm / 4;
+  const gn = s.tn / 4;
   const aType = s.vec4A ? 'vec4<f32>' : 'f32';
   const bType = s.vec4B ? 'vec4<f32>' : 'f32';
   const wgsl = `
 ${matmulBindings(c, aType, bType)}
 ${epilogueWgsl(c)}
-var<workgroup> As: array<f32, ${s.bk * s.bm}>;
-var<workgroup> Bs: array<f32, ${s.bk * s.bn}>;
+var<workgroup> As: array<vec4<f32>, ${(s.bk * s.bm) / 4}>;
+var<workgroup> Bs: array<vec4<f32>, ${(s.bk * s.bn) / 4}>;
 ${loadTileWgsl('load_a', 'a', 'As', s.bm, s.bk, c.transA, s.vec4A, 'dims[0]', threads)}
 ${loadTileWgsl('load_b', 'b', 'Bs', s.bn, s.bk, !c.transB, s.vec4B, 'dims[2]', threads)}
 ${entry([threads, 1, 1])}
@@ -84,28 +85,36 @@ ${entry([threads, 1, 1])}
   let col0 = wid.x * ${s.bn}u;
   let tx = lid % ${wx}u;
   let ty = lid / ${wx}u;
-  var acc: array<f32, ${s.tm * s.tn}>;
-  var ra: array<f32, ${s.tm}>;
-  var rb: array<f32, ${s.tn}>;
+  var acc: array<vec4<f32>, ${s.tm * gn}>;
+  var ra: array<vec4<f32>, ${gm}>;
+  var rb: array<vec4<f32>, ${gn}>;
   for (var k0 = 0u; k0 < k; k0 += ${s.bk}u) {
     load_a(aBase, k0, row0, lid);
     load_b(bBase, k0, col0, lid);
     workgroupBarrier();
     for (var kk = 0u; kk < ${s.bk}u; kk++) {
-      for (var i = 0u; i < ${s.tm}u; i++) { ra[i] = As[kk * ${s.bm}u + ty + i * ${wy}u]; }
-      for (var j = 0u; j < ${s.tn}u; j++) { rb[j] = Bs[kk * ${s.bn}u + tx + j * ${wx}u]; }
-      for (var i = 0u; i < ${s.tm}u; i++) {
-        for (var j = 0u; j < ${s.tn}u; j++) { acc[i * ${s.tn}u + j] = fma(ra[i], rb[j], acc[i * ${s.tn}u + j]); }
+      for (var i = 0u; i < ${gm}u; i++) { ra[i] = As[kk * ${s.bm / 4}u + ty + i * ${wy}u]; }
+      for (var j = 0u; j < ${gn}u; j++) { rb[j] = Bs[kk * ${s.bn / 4}u + tx + j * ${wx}u]; }
+      for (var i = 0u; i < ${gm}u; i++) {
+        for (var ii = 0u; ii < 4u; ii++) {
+          let av = vec4<f32>(ra[i][ii]);
+          for (var j = 0u; j < ${gn}u; j++) { acc[(i * 4u + ii) * ${gn}u + j] = fma(av, rb[j], acc[(i * 4u + ii) * ${gn}u + j]); }
+        }
       }
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < ${s.tm}u; i++) {
-    let row = row0 + ty + i * ${wy}u;
-    if (row >= m) { continue; }
-    for (var j = 0u; j < ${s.tn}u; j++) {
-      let col = col0 + tx + j * ${wx}u;
-      if (col < n) { store((batch * m + row) * n + col, col, acc[i * ${s.tn}u + j]); }
+  for (var i = 0u; i < ${gm}u; i++) {
+    for (var ii = 0u; ii < 4u; ii++) {
+      let row = row0 + (ty + i * ${wy}u) * 4u + ii;
+      if (row >= m) { continue; }
+      for (var j = 0u; j < ${gn}u; j++) {
+        let col = col0 + (tx + j * ${wx}u) * 4u;
+        let v = acc[(i * 4u + ii) * ${gn}u + j];
+        for (var jj = 0u; jj < 4u; jj++) {
+          if (col + jj < n) { store((batch * m + row) * n + col + jj, col + jj, v[jj]); }
+        }
+      }
     }
   }
 }`;
