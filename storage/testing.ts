@@ -37,9 +37,14 @@ export function seededBytes(length: number, seed: number): Uint8Array<ArrayBuffe
 }
 
 export interface FaultInjector {
-  /** Fail every later `put`/`add` on `table` with `error` once `afterWrites` have gone through. */
+  /**
+   * Fail every later write (put/add/delete) on `table` (`'*'`: any table) with `error` once
+   * `afterWrites` have gone through.
+   */
   failWrites(table: string, error: unknown, afterWrites?: number): void;
   clear(): void;
+  /** Writes that reached IndexedDB since the injector was installed. */
+  readonly writes: number;
 }
 
 /**
@@ -48,6 +53,7 @@ export interface FaultInjector {
  */
 export function injectFaults(db: Dexie): FaultInjector {
   let rule: { table: string; error: unknown; remaining: number } | undefined;
+  let writes = 0;
   db.use({
     stack: 'dbcore',
     name: 'test-faults',
@@ -58,10 +64,11 @@ export function injectFaults(db: Dexie): FaultInjector {
         return {
           ...table,
           mutate: (req: DBCoreMutateRequest) => {
-            if (rule?.table === name && (req.type === 'put' || req.type === 'add')) {
+            if (rule !== undefined && (rule.table === '*' || rule.table === name)) {
               if (rule.remaining <= 0) return Promise.reject(rule.error);
               rule.remaining--;
             }
+            writes++;
             return table.mutate(req);
           },
         };
@@ -75,5 +82,45 @@ export function injectFaults(db: Dexie): FaultInjector {
     clear: () => {
       rule = undefined;
     },
+    get writes() {
+      return writes;
+    },
   };
+}
+
+/**
+ * The store's invariants, as a list of broken ones (empty when all hold): every chunk's `refs`
+ * equals the references model files hold, every reference has its chunk, a `ready` model covers
+ * each file end to end, and only ready models have tensor rows.
+ */
+export async function brokenInvariants(db: TabpoolDb): Promise<string[]> {
+  const broken: string[] = [];
+  const models = await db.models.toArray();
+  const chunks = new Map((await db.chunks.toArray()).map((c) => [c.hash, c]));
+  const refs = new Map<string, number>();
+  for (const m of models) {
+    for (const f of m.files) {
+      let end = 0;
+      for (const c of f.chunks) {
+        refs.set(c.hash, (refs.get(c.hash) ?? 0) + 1);
+        if (!chunks.has(c.hash)) broken.push(`${m.id}/${f.path} points at missing ${c.hash}`);
+        if (c.offset !== end) broken.push(`${m.id}/${f.path} has a gap at ${end}`);
+        end += c.bytes;
+      }
+      if (end !== f.committedBytes)
+        broken.push(`${m.id}/${f.path} committed ${f.committedBytes} ≠ ${end}`);
+      if (m.state === 'ready' && end !== f.bytes)
+        broken.push(`${m.id} ready but ${f.path} partial`);
+    }
+  }
+  for (const [hash, row] of chunks) {
+    if (row.refs !== (refs.get(hash) ?? 0)) {
+      broken.push(`chunk ${hash.slice(0, 8)} refs ${row.refs} ≠ ${refs.get(hash) ?? 0} references`);
+    }
+  }
+  const readyIds = new Set(models.filter((m) => m.state === 'ready').map((m) => m.id));
+  for (const t of await db.tensors.toArray()) {
+    if (!readyIds.has(t.modelId)) broken.push(`tensor ${t.name} of non-ready ${t.modelId}`);
+  }
+  return broken;
 }
