@@ -25,7 +25,8 @@ export interface AttentionPlan {
 export function attentionPlan(d: AttentionDims, maxWorkgroupStorageBytes: number): AttentionPlan {
   const bq = d.seqQ >= 64 ? 64 : 16;
   let bkv = 32;
-  while (bkv > 4 && 2 * bkv * d.headDim * 4 > maxWorkgroupStorageBytes) bkv /= 2;
+  const paddedDim = Math.ceil(d.headDim / 4) * 4;
+  while (bkv > 4 && 2 * bkv * paddedDim * 4 > maxWorkgroupStorageBytes) bkv /= 2;
   return { bq, bkv };
 }
 
@@ -38,6 +39,8 @@ export function attentionProgram(
 ): KernelProgram {
   const { bq, bkv } = plan;
   const D = d.headDim;
+  // Head dims are padded to vec4s (zeros past D): dot products and FMAs run 4 wide.
+  const D4 = Math.ceil(D / 4);
   const wgsl = `
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
@@ -45,8 +48,15 @@ export function attentionProgram(
 ${hasLengths ? '@group(0) @binding(3) var<storage, read> lengths: array<i32>;' : ''}
 @group(0) @binding(${hasLengths ? 4 : 3}) var<storage, read_write> out: array<f32>;
 @group(0) @binding(${hasLengths ? 5 : 4}) var<storage, read> dims: array<u32>;
-var<workgroup> Ks: array<f32, ${bkv * D}>;
-var<workgroup> Vs: array<f32, ${bkv * D}>;
+var<workgroup> Ks: array<vec4<f32>, ${bkv * D4}>;
+var<workgroup> Vs: array<vec4<f32>, ${bkv * D4}>;
+fn load4(buf: u32, base: u32, c: u32) -> vec4<f32> {
+  var r = vec4<f32>(0.0);
+  for (var i = 0u; i < 4u; i++) {
+    if (c + i < ${D}u) { r[i] = select(v[base + c + i], k[base + c + i], buf == 0u); }
+  }
+  return r;
+}
 ${entry([bq, 1, 1])}
   let heads = dims[0]; let kvHeads = dims[1]; let seqQ = dims[2]; let seqKv = dims[3];
   let scale = bitcast<f32>(dims[4]);
@@ -62,18 +72,24 @@ ${entry([bq, 1, 1])}
   let lastRow = min(q0 + ${bq}u, seqQ);
   let wgEnd = ${causal ? 'min(valid, seqKv - seqQ + lastRow)' : 'valid'};
   let myEnd = ${causal ? 'min(valid, seqKv - seqQ + i + 1u)' : 'valid'};
-  var qr: array<f32, ${D}>;
-  var acc: array<f32, ${D}>;
-  for (var c = 0u; c < ${D}u; c++) { qr[c] = q[qBase + c] * scale; }
+  var qr: array<vec4<f32>, ${D4}>;
+  var acc: array<vec4<f32>, ${D4}>;
+  for (var c = 0u; c < ${D4}u; c++) {
+    var x = vec4<f32>(0.0);
+    for (var e = 0u; e < 4u; e++) { if (c * 4u + e < ${D}u) { x[e] = q[qBase + c * 4u + e]; } }
+    qr[c] = x * scale;
+  }
   var m_i = -3.4e38;
   var l_i = 0.0;
   var sc: array<f32, ${bkv}>;
   for (var j0 = 0u; j0 < wgEnd; j0 += ${bkv}u) {
-    for (var e = lid; e < ${bkv * D}u; e += ${bq}u) {
-      let key = j0 + e / ${D}u;
-      let src = kvBase + key * ${D}u + e % ${D}u;
-      Ks[e] = select(0.0, k[src], key < wgEnd);
-      Vs[e] = select(0.0, v[src], key < wgEnd);
+    for (var e = lid; e < ${bkv * D4}u; e += ${bq}u) {
+      let key = j0 + e / ${D4}u;
+      let c = (e % ${D4}u) * 4u;
+      let inRange = key < wgEnd;
+      let base = kvBase + min(key, seqKv - 1u) * ${D}u;
+      Ks[e] = select(vec4<f32>(0.0), load4(0u, base, c), inRange);
+      Vs[e] = select(vec4<f32>(0.0), load4(1u, base, c), inRange);
     }
     workgroupBarrier();
     if (live) {
@@ -81,9 +97,9 @@ ${entry([bq, 1, 1])}
       for (var jj = 0u; jj < ${bkv}u; jj++) {
         var s = -3.4e38;
         if (j0 + jj < myEnd) {
-          var dot = 0.0;
-          for (var c = 0u; c < ${D}u; c++) { dot = fma(qr[c], Ks[jj * ${D}u + c], dot); }
-          s = dot;
+          var d4 = vec4<f32>(0.0);
+          for (var c = 0u; c < ${D4}u; c++) { d4 = fma(qr[c], Ks[jj * ${D4}u + c], d4); }
+          s = d4.x + d4.y + d4.z + d4.w;
         }
         sc[jj] = s;
         bm = max(bm, s);
@@ -92,12 +108,12 @@ ${entry([bq, 1, 1])}
         let m_new = max(m_i, bm);
         let corr = exp(m_i - m_new);
         l_i *= corr;
-        for (var c = 0u; c < ${D}u; c++) { acc[c] *= corr; }
+        for (var c = 0u; c < ${D4}u; c++) { acc[c] *= corr; }
         for (var jj = 0u; jj < ${bkv}u; jj++) {
           if (sc[jj] > -3.0e38) {
             let p = exp(sc[jj] - m_new);
             l_i += p;
-            for (var c = 0u; c < ${D}u; c++) { acc[c] = fma(p, Vs[jj * ${D}u + c], acc[c]); }
+            for (var c = 0u; c < ${D4}u; c++) { acc[c] = fma(vec4<f32>(p), Vs[jj * ${D4}u + c], acc[c]); }
           }
         }
         m_i = m_new;
@@ -108,7 +124,7 @@ ${entry([bq, 1, 1])}
   if (live) {
     let inv = select(0.0, 1.0 / l_i, l_i > 0.0);
     let o = ((b * heads + h) * seqQ + i) * ${D}u;
-    for (var c = 0u; c < ${D}u; c++) { out[o + c] = acc[c] * inv; }
+    for (var c = 0u; c < ${D}u; c++) { out[o + c] = acc[c / 4u][c % 4u] * inv; }
   }
 }`;
   return {

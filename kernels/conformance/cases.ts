@@ -327,6 +327,7 @@ function modelCases(r: Random, fuzz: boolean): OpCase[] {
     [2, 2, 1, 4, 40, 64, true, [40, 25]],
     [1, 2, 2, 70, 70, 64, true, null],
     [1, 1, 1, 3, 5, 100, false, null],
+    [1, 2, 2, 5, 9, 30, true, null],
   ];
   if (fuzz)
     attention.push([1, 12, 12, 256, 256, 64, true, null], [1, 8, 2, 1, 1000, 128, true, null]);
