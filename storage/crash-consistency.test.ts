@@ -55,7 +55,10 @@ describe('crash consistency', () => {
       const db = openTestDb();
       const faults = injectFaults(db);
       await download(db, 'org/other');
-      faults.failWrites('*', new DOMException(`write ${k} lost`, 'UnknownError'), k);
+      faults.failWrites('*', new DOMException(`write ${k} lost`, 'UnknownError'), {
+        after: k,
+        deletes: true,
+      });
       const error = await download(db).catch((e: unknown) => e);
       expect(error, `failure at write ${k}`).toMatchObject({ code: 'STORAGE_FAILED' });
       expect(await brokenInvariants(db), `after failing write ${k}`).toEqual([]);

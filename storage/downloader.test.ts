@@ -258,7 +258,7 @@ describe('downloadModel against a local Hub-shaped server', () => {
     await downloadModel(options(db, { repo: 'org/other', files: ['model.safetensors'] }));
     const chunksBefore = await db.chunks.count();
 
-    faults.failWrites('chunks', new DOMException('quota', 'QuotaExceededError'), 1);
+    faults.failWrites('chunks', new DOMException('quota', 'QuotaExceededError'), { after: 1 });
     const error = await downloadModel(
       options(db, {
         files: ['config.json', 'model.safetensors'],

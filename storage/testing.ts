@@ -38,10 +38,10 @@ export function seededBytes(length: number, seed: number): Uint8Array<ArrayBuffe
 
 export interface FaultInjector {
   /**
-   * Fail every later write (put/add/delete) on `table` (`'*'`: any table) with `error` once
-   * `afterWrites` have gone through.
+   * Fail every later put/add on `table` (`'*'`: any table) with `error` once `after` writes have
+   * gone through; with `deletes`, deletes count and fail too (a crash; a full disk still deletes).
    */
-  failWrites(table: string, error: unknown, afterWrites?: number): void;
+  failWrites(table: string, error: unknown, options?: { after?: number; deletes?: boolean }): void;
   clear(): void;
   /** Writes that reached IndexedDB since the injector was installed. */
   readonly writes: number;
@@ -52,7 +52,7 @@ export interface FaultInjector {
  * `QuotaExceededError` surfaces. Call before the database is first opened.
  */
 export function injectFaults(db: Dexie): FaultInjector {
-  let rule: { table: string; error: unknown; remaining: number } | undefined;
+  let rule: { table: string; error: unknown; remaining: number; deletes: boolean } | undefined;
   let writes = 0;
   db.use({
     stack: 'dbcore',
@@ -64,7 +64,12 @@ export function injectFaults(db: Dexie): FaultInjector {
         return {
           ...table,
           mutate: (req: DBCoreMutateRequest) => {
-            if (rule !== undefined && (rule.table === '*' || rule.table === name)) {
+            const counted = req.type !== 'delete' && req.type !== 'deleteRange';
+            if (
+              rule !== undefined &&
+              (rule.table === '*' || rule.table === name) &&
+              (counted || rule.deletes)
+            ) {
               if (rule.remaining <= 0) return Promise.reject(rule.error);
               rule.remaining--;
             }
@@ -76,8 +81,8 @@ export function injectFaults(db: Dexie): FaultInjector {
     }),
   });
   return {
-    failWrites: (table, error, afterWrites = 0) => {
-      rule = { table, error, remaining: afterWrites };
+    failWrites: (table, error, options = {}) => {
+      rule = { table, error, remaining: options.after ?? 0, deletes: options.deletes ?? false };
     },
     clear: () => {
       rule = undefined;
