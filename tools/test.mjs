@@ -1,11 +1,12 @@
 // `npm test`: everything CI runs, in order, failing fast on the cheap checks.
-//   1. a browser (installs Debian's chromium when it can), 2. typecheck, 3. lint + format,
+//   1. browsers (installs Debian's chromium and firefox-esr when it can), 2. typecheck, 3. lint + format,
 //   4. Chrome and Firefox builds + web-ext lint, 5. unit and end-to-end tests (vitest).
 // Ends with one summary line: "tests: N passed, N failed, N skipped".
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ensureChromium } from './chromium.mjs';
+import { ensureFirefox } from './firefox.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const artifacts = resolve(root, 'test-artifacts');
@@ -29,7 +30,8 @@ function step(name, command, args, env = {}) {
 }
 
 const browser = ensureChromium();
-console.log(`browser: ${browser}`);
+const firefox = ensureFirefox();
+console.log(`browsers: ${browser}, ${firefox}`);
 
 const checks = [
   ['typecheck', 'npx', ['tsc', '--noEmit']],
@@ -43,7 +45,7 @@ for (const [name, cmd, args] of checks) {
 
 // Unit tests first, then end-to-end: one after the other, so Chromium and the SwiftShader-backed
 // kernel tests do not fight over the machine's two cores.
-const env = { TABPOOL_SKIP_BUILD: '1', TABPOOL_CHROMIUM: browser };
+const env = { TABPOOL_SKIP_BUILD: '1', TABPOOL_CHROMIUM: browser, TABPOOL_FIREFOX: firefox };
 const totals = { passed: 0, failed: 0, skipped: 0, ran: 0 };
 let ok = true;
 for (const project of ['unit', 'e2e']) {
