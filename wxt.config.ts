@@ -14,7 +14,12 @@ export default defineConfig({
       'Runs ML models once for every page: a fault-tolerant pool of runtime hosts behind a page API.',
     // Chrome finds its pool tabs with runtime.getContexts (no permission); Firefox needs tabs.query.
     // storage: circuit-breaker state in storage.session survives a service-worker restart.
-    permissions: browser === 'firefox' ? ['tabs', 'storage'] : ['offscreen', 'storage'],
+    // unlimitedStorage: model weights live in IndexedDB and run to gigabytes.
+    permissions: [
+      ...(browser === 'firefox' ? ['tabs'] : ['offscreen']),
+      'storage',
+      'unlimitedStorage',
+    ],
     // Chrome ≥ 148 structured-clones runtime messages when asked to, so tensors cross
     // content script ↔ service worker as ArrayBuffers instead of JSON. Firefox always does.
     ...(browser === 'firefox' ? {} : { message_serialization: 'structured_clone' }),

@@ -34,7 +34,7 @@ const firefox = ensureFirefox();
 console.log(`browsers: ${browser}, ${firefox}`);
 
 const checks = [
-  ['typecheck', 'npx', ['tsc', '--noEmit']],
+  ['typecheck', 'npm', ['run', '--silent', 'typecheck']],
   ['lint + format', 'npx', ['biome', 'ci', '.']],
   ['build (Chrome MV3 + Firefox MV2)', 'npm', ['run', '--silent', 'build']],
   ['web-ext lint (Firefox build)', 'npm', ['run', '--silent', 'lint:firefox']],

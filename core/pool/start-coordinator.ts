@@ -3,7 +3,7 @@
  * Firefox's background page (which is also host #0 there, having a DOM of its own).
  */
 import { browser } from 'wxt/browser';
-import { createTabpoolDb } from '../../storage/db';
+import { createTabpoolDb } from '../../storage';
 import { messagePortChannel, runtimePortChannel } from '../messaging/channel';
 import {
   BRIDGE_PORT_NAME,

@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTabpoolDb } from '../../storage/db';
+import { createTabpoolDb } from '../../storage';
 import { OriginGate } from './origin-gate';
 
 const dbs: ReturnType<typeof createTabpoolDb>[] = [];

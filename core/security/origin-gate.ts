@@ -5,7 +5,7 @@
  * cannot re-prompt in a loop. There is at most one pending prompt per origin: every `request`
  * from that origin waits on the same decision.
  */
-import type { GrantRow } from '../../storage/db';
+import type { GrantRow } from '../../storage';
 import type { GrantState } from '../protocol/page';
 
 export type { GrantState };
