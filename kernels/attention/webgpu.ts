@@ -13,6 +13,10 @@ import { bufferOf, emptyGpu } from '../webgpu/tensor';
 import { entry } from '../webgpu/wgsl';
 import { type AttentionDims, attentionDims } from './cpu';
 
+/** Emits `line(i)` for i in [0, n): register arrays then only see constant indices. */
+const unroll = (n: number, line: (i: number) => string): string =>
+  Array.from({ length: n }, (_, i) => line(i)).join('\n');
+
 /** Largest head dim the program keeps in registers. */
 export const MAX_HEAD_DIM = 256;
 
@@ -26,7 +30,8 @@ export function attentionPlan(d: AttentionDims, maxWorkgroupStorageBytes: number
   const bq = d.seqQ >= 64 ? 64 : 16;
   let bkv = 32;
   const paddedDim = Math.ceil(d.headDim / 4) * 4;
-  while (bkv > 4 && 2 * bkv * paddedDim * 4 > maxWorkgroupStorageBytes) bkv /= 2;
+  // K and V blocks plus each row's scores for the block.
+  while (bkv > 4 && (2 * bkv * paddedDim + bq * bkv) * 4 > maxWorkgroupStorageBytes) bkv /= 2;
   return { bq, bkv };
 }
 
@@ -50,6 +55,7 @@ ${hasLengths ? '@group(0) @binding(3) var<storage, read> lengths: array<i32>;' :
 @group(0) @binding(${hasLengths ? 5 : 4}) var<storage, read> dims: array<u32>;
 var<workgroup> Ks: array<vec4<f32>, ${bkv * D4}>;
 var<workgroup> Vs: array<vec4<f32>, ${bkv * D4}>;
+var<workgroup> Sc: array<f32, ${bq * bkv}>;
 fn load4(buf: u32, base: u32, c: u32) -> vec4<f32> {
   var r = vec4<f32>(0.0);
   for (var i = 0u; i < 4u; i++) {
@@ -74,14 +80,9 @@ ${entry([bq, 1, 1])}
   let myEnd = ${causal ? 'min(valid, seqKv - seqQ + i + 1u)' : 'valid'};
   var qr: array<vec4<f32>, ${D4}>;
   var acc: array<vec4<f32>, ${D4}>;
-  for (var c = 0u; c < ${D4}u; c++) {
-    var x = vec4<f32>(0.0);
-    for (var e = 0u; e < 4u; e++) { if (c * 4u + e < ${D}u) { x[e] = q[qBase + c * 4u + e]; } }
-    qr[c] = x * scale;
-  }
+${unroll(D4, (c) => `  qr[${c}] = vec4<f32>(${[0, 1, 2, 3].map((e) => (c * 4 + e < D ? `q[qBase + ${c * 4 + e}u]` : '0.0')).join(', ')}) * scale;`)}
   var m_i = -3.4e38;
   var l_i = 0.0;
-  var sc: array<f32, ${bkv}>;
   for (var j0 = 0u; j0 < wgEnd; j0 += ${bkv}u) {
     for (var e = lid; e < ${bkv * D4}u; e += ${bq}u) {
       let key = j0 + e / ${D4}u;
@@ -97,23 +98,26 @@ ${entry([bq, 1, 1])}
       for (var jj = 0u; jj < ${bkv}u; jj++) {
         var s = -3.4e38;
         if (j0 + jj < myEnd) {
+          let kb = jj * ${D4}u;
           var d4 = vec4<f32>(0.0);
-          for (var c = 0u; c < ${D4}u; c++) { d4 = fma(qr[c], Ks[jj * ${D4}u + c], d4); }
+${unroll(D4, (c) => `          d4 = fma(qr[${c}], Ks[kb + ${c}u], d4);`)}
           s = d4.x + d4.y + d4.z + d4.w;
         }
-        sc[jj] = s;
+        Sc[jj * ${bq}u + lid] = s;
         bm = max(bm, s);
       }
       if (bm > -3.0e38) {
         let m_new = max(m_i, bm);
         let corr = exp(m_i - m_new);
         l_i *= corr;
-        for (var c = 0u; c < ${D4}u; c++) { acc[c] *= corr; }
+${unroll(D4, (c) => `        acc[${c}] *= corr;`)}
         for (var jj = 0u; jj < ${bkv}u; jj++) {
-          if (sc[jj] > -3.0e38) {
-            let p = exp(sc[jj] - m_new);
-            l_i += p;
-            for (var c = 0u; c < ${D4}u; c++) { acc[c] = fma(vec4<f32>(p), Vs[jj * ${D4}u + c], acc[c]); }
+          let sj = Sc[jj * ${bq}u + lid];
+          if (sj > -3.0e38) {
+            let p = vec4<f32>(exp(sj - m_new));
+            l_i += p.x;
+            let vb = jj * ${D4}u;
+${unroll(D4, (c) => `            acc[${c}] = fma(p, Vs[vb + ${c}u], acc[${c}]);`)}
           }
         }
         m_i = m_new;
@@ -124,7 +128,7 @@ ${entry([bq, 1, 1])}
   if (live) {
     let inv = select(0.0, 1.0 / l_i, l_i > 0.0);
     let o = ((b * heads + h) * seqQ + i) * ${D}u;
-    for (var c = 0u; c < ${D}u; c++) { out[o + c] = acc[c / 4u][c % 4u] * inv; }
+${unroll(D, (c) => `    out[o + ${c}u] = acc[${c >> 2}][${c & 3}] * inv;`)}
   }
 }`;
   return {

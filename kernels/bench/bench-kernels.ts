@@ -30,10 +30,10 @@ const rand = (shape: number[]) =>
 const baseline: Record<string, number> = process.env.TABPOOL_BENCH_BASELINE
   ? JSON.parse(readFileSync(process.env.TABPOOL_BENCH_BASELINE, 'utf8'))
   : {};
-const rows: { label: string; value: number; unit: string; ms: number }[] = [];
+const rows: { label: string; value: number; unit: string; ms: number; encodeMs: number }[] = [];
 
-function report(label: string, value: number, unit: string, ms: number): void {
-  rows.push({ label, value, unit, ms });
+function report(label: string, value: number, unit: string, ms: number, encodeMs = 0): void {
+  rows.push({ label, value, unit, ms, encodeMs });
   const base = baseline[label];
   const ratio = base ? `  ${(value / base).toFixed(2)}× of baseline ${base.toFixed(0)}` : '';
   console.log(
@@ -79,7 +79,13 @@ for (const [label, sa, sb, params] of matmuls) {
   const [m, k] = sa as [number, number];
   const n = params.transB ? (sb[0] as number) : (sb[1] as number);
   const t = await timeOp(ctx, gpu, 'matmul', [a, b], params);
-  report(label, gflops(2 * m * n * k, t.msPerIteration), 'GFLOPS', t.msPerIteration);
+  report(
+    label,
+    gflops(2 * m * n * k, t.msPerIteration),
+    'GFLOPS',
+    t.msPerIteration,
+    t.encodeMsPerIteration,
+  );
   gpu.dispose(a);
   gpu.dispose(b);
 }
@@ -124,6 +130,7 @@ for (const s of sweep) {
     gflops(2 * sweepSize ** 3, t.msPerIteration),
     'GFLOPS',
     t.msPerIteration,
+    t.encodeMsPerIteration,
   );
 }
 
@@ -145,7 +152,13 @@ for (const [label, qs, ks, causal] of attentions) {
   const [, h, sq, d] = qs as [number, number, number, number];
   const skv = ks[2] as number;
   // QKᵀ and PV: 4·Sq·Skv·D per head (counted in full even when causal, as PyTorch's math path does).
-  report(label, gflops(4 * h * sq * skv * d, t.msPerIteration), 'GFLOPS', t.msPerIteration);
+  report(
+    label,
+    gflops(4 * h * sq * skv * d, t.msPerIteration),
+    'GFLOPS',
+    t.msPerIteration,
+    t.encodeMsPerIteration,
+  );
 }
 
 const rowsOps: [string, OpName, number[]][] = full
@@ -171,7 +184,7 @@ for (const [label, op, shape] of rowsOps) {
           [x, gpu.upload(rand([cols])), gpu.upload(rand([cols]))],
           { eps: 1e-5 },
         );
-  report(label, gbps(bytes, t.msPerIteration), 'GB/s', t.msPerIteration);
+  report(label, gbps(bytes, t.msPerIteration), 'GB/s', t.msPerIteration, t.encodeMsPerIteration);
 }
 
 console.log(`matmul programs chosen: ${JSON.stringify(Object.fromEntries(gpu.matmulChoices))}`);

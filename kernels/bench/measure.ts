@@ -4,6 +4,8 @@ import { flush, type GpuContext } from '../webgpu/context';
 export interface Timing {
   iterations: number;
   msPerIteration: number;
+  /** CPU time spent encoding, per iteration: when it nears msPerIteration, the CPU is the limit. */
+  encodeMsPerIteration: number;
 }
 
 /**
@@ -23,15 +25,22 @@ export async function timeGpu(
   let batch = 1;
   const start = performance.now();
   let elapsed = 0;
+  let encodeMs = 0;
   while (elapsed < budgetMs && iterations < 10_000) {
+    const encodeStart = performance.now();
     for (let i = 0; i < batch; i++) encode();
+    encodeMs += performance.now() - encodeStart;
     flush(ctx);
     await ctx.device.queue.onSubmittedWorkDone();
     iterations += batch;
     elapsed = performance.now() - start;
     batch = Math.min(batch * 2, 64);
   }
-  return { iterations, msPerIteration: elapsed / iterations };
+  return {
+    iterations,
+    msPerIteration: elapsed / iterations,
+    encodeMsPerIteration: encodeMs / iterations,
+  };
 }
 
 export const gflops = (flop: number, ms: number): number => flop / ms / 1e6;

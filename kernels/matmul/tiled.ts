@@ -67,6 +67,38 @@ export function tiledMatmulProgram(c: MatmulConfig, s: Tiled): KernelProgram {
   const threads = wx * wy;
   const gm = s.tm / 4;
   const gn = s.tn / 4;
+  // Register loops are unrolled here, in JS: every private-array index is then a constant,
+  // so drivers keep acc/ra/rb in registers (dynamic indexing pushes them to local memory).
+  const inner: string[] = [];
+  for (let i = 0; i < gm; i++)
+    inner.push(`      ra[${i}] = As[kk * ${s.bm / 4}u + ty + ${i * wy}u];`);
+  for (let j = 0; j < gn; j++)
+    inner.push(`      rb[${j}] = Bs[kk * ${s.bn / 4}u + tx + ${j * wx}u];`);
+  for (let i = 0; i < gm; i++)
+    for (let ii = 0; ii < 4; ii++)
+      for (let j = 0; j < gn; j++) {
+        const at = (i * 4 + ii) * gn + j;
+        inner.push(`      acc[${at}] = fma(vec4<f32>(ra[${i}][${ii}]), rb[${j}], acc[${at}]);`);
+      }
+  const innerWgsl = inner.join('\n');
+  const epilogue: string[] = [];
+  for (let i = 0; i < gm; i++)
+    for (let ii = 0; ii < 4; ii++) {
+      epilogue.push(`  { let row = row0 + (ty + ${i * wy}u) * 4u + ${ii}u; if (row < m) {`);
+      for (let j = 0; j < gn; j++) {
+        epilogue.push(
+          `    { let col = col0 + (tx + ${j * wx}u) * 4u; let v = acc[${(i * 4 + ii) * gn + j}];`,
+        );
+        for (let jj = 0; jj < 4; jj++) {
+          epilogue.push(
+            `      if (col + ${jj}u < n) { store((batch * m + row) * n + col + ${jj}u, col + ${jj}u, v[${jj}]); }`,
+          );
+        }
+        epilogue.push('    }');
+      }
+      epilogue.push('  } }');
+    }
+  const epilogueBody = epilogue.join('\n');
   const aType = s.vec4A ? 'vec4<f32>' : 'f32';
   const bType = s.vec4B ? 'vec4<f32>' : 'f32';
   const wgsl = `
@@ -93,30 +125,11 @@ ${entry([threads, 1, 1])}
     load_b(bBase, k0, col0, lid);
     workgroupBarrier();
     for (var kk = 0u; kk < ${s.bk}u; kk++) {
-      for (var i = 0u; i < ${gm}u; i++) { ra[i] = As[kk * ${s.bm / 4}u + ty + i * ${wy}u]; }
-      for (var j = 0u; j < ${gn}u; j++) { rb[j] = Bs[kk * ${s.bn / 4}u + tx + j * ${wx}u]; }
-      for (var i = 0u; i < ${gm}u; i++) {
-        for (var ii = 0u; ii < 4u; ii++) {
-          let av = vec4<f32>(ra[i][ii]);
-          for (var j = 0u; j < ${gn}u; j++) { acc[(i * 4u + ii) * ${gn}u + j] = fma(av, rb[j], acc[(i * 4u + ii) * ${gn}u + j]); }
-        }
-      }
+${innerWgsl}
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < ${gm}u; i++) {
-    for (var ii = 0u; ii < 4u; ii++) {
-      let row = row0 + (ty + i * ${wy}u) * 4u + ii;
-      if (row >= m) { continue; }
-      for (var j = 0u; j < ${gn}u; j++) {
-        let col = col0 + (tx + j * ${wx}u) * 4u;
-        let v = acc[(i * 4u + ii) * ${gn}u + j];
-        for (var jj = 0u; jj < 4u; jj++) {
-          if (col + jj < n) { store((batch * m + row) * n + col + jj, col + jj, v[jj]); }
-        }
-      }
-    }
-  }
+${epilogueBody}
 }`;
   return {
     name: 'matmul-tiled',
