@@ -37,7 +37,7 @@ function report(label: string, value: number, unit: string, ms: number, encodeMs
   const base = baseline[label];
   const ratio = base ? `  ${(value / base).toFixed(2)}× of baseline ${base.toFixed(0)}` : '';
   console.log(
-    `${label.padEnd(44)} ${value.toFixed(1).padStart(10)} ${unit}  ${ms.toFixed(3).padStart(9)} ms${ratio}`,
+    `${label.padEnd(44)} ${value.toFixed(1).padStart(10)} ${unit}  ${ms.toFixed(3).padStart(9)} ms (encode ${encodeMs.toFixed(3)})${ratio}`,
   );
 }
 
@@ -67,6 +67,7 @@ const matmuls: [string, number[], number[], OpParams<'matmul'>][] = full
       ['matmul 2048x768x3072 +gelu (BERT FFN)', [2048, 768], [768, 3072], { activation: 'gelu' }],
       ['matmul 2048x4096x4096 transB (Linear)', [2048, 4096], [4096, 4096], { transB: true }],
       ['matmul 1x4096x4096 (decode GEMV)', [1, 4096], [4096, 4096], {}],
+      ['matmul 1x4096x4096 transB (decode Linear)', [1, 4096], [4096, 4096], { transB: true }],
     ]
   : [
       ['matmul 256x256x256', [256, 256], [256, 256], {}],
@@ -164,10 +165,12 @@ for (const [label, qs, ks, causal] of attentions) {
 const rowsOps: [string, OpName, number[]][] = full
   ? [
       ['softmax 24576x2048', 'softmax', [24576, 2048]],
+      ['unary identity 24576x2048 (copy bound)', 'unary', [24576, 2048]],
       ['layerNorm 8192x768', 'layerNorm', [8192, 768]],
     ]
   : [
       ['softmax 512x512', 'softmax', [512, 512]],
+      ['unary identity 512x512 (copy bound)', 'unary', [512, 512]],
       ['layerNorm 512x768', 'layerNorm', [512, 768]],
     ];
 for (const [label, op, shape] of rowsOps) {
@@ -177,13 +180,17 @@ for (const [label, op, shape] of rowsOps) {
   const t =
     op === 'softmax'
       ? await timeOp(ctx, gpu, 'softmax', [x], {})
-      : await timeOp(
-          ctx,
-          gpu,
-          'layerNorm',
-          [x, gpu.upload(rand([cols])), gpu.upload(rand([cols]))],
-          { eps: 1e-5 },
-        );
+      : op === 'unary'
+        ? await timeOp(ctx, gpu, 'unary', [x], { fn: 'identity' })
+        : await timeOp(
+            ctx,
+            gpu,
+            'layerNorm',
+            [x, gpu.upload(rand([cols])), gpu.upload(rand([cols]))],
+            {
+              eps: 1e-5,
+            },
+          );
   report(label, gbps(bytes, t.msPerIteration), 'GB/s', t.msPerIteration, t.encodeMsPerIteration);
 }
 

@@ -37,6 +37,7 @@ for label, (m, k, n), act, trans_b in [
     ("matmul 2048x768x3072 +gelu (BERT FFN)", (2048, 768, 3072), "gelu", False),
     ("matmul 2048x4096x4096 transB (Linear)", (2048, 4096, 4096), None, True),
     ("matmul 1x4096x4096 (decode GEMV)", (1, 4096, 4096), None, False),
+    ("matmul 1x4096x4096 transB (decode Linear)", (1, 4096, 4096), None, True),
 ]:
     a = torch.rand(m, k, device=dev) * 2 - 1
     b = torch.rand(n, k, device=dev) if trans_b else torch.rand(k, n, device=dev)
@@ -60,6 +61,7 @@ with sdpa_kernel(SDPBackend.MATH):
 
 x = torch.rand(24576, 2048, device=dev)
 out["softmax 24576x2048"] = 2 * 4 * x.numel() / bench(lambda: torch.softmax(x, -1)) / 1e6
+out["unary identity 24576x2048 (copy bound)"] = 2 * 4 * x.numel() / bench(lambda: x.clone()) / 1e6
 y = torch.rand(8192, 768, device=dev)
 ln = torch.nn.LayerNorm(768, device=dev)
 with torch.no_grad():

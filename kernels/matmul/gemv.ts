@@ -1,8 +1,8 @@
 /**
  * Matrix-vector program for decode steps (M ≤ 4 rows of A per batch): the work is reading B
  * once, so threads split K and reduce in workgroup memory instead of one thread walking all of
- * K per output. B stored [K, N]: 64 columns × 4 K-slices per workgroup, reads coalesced along
- * N. B stored [N, K] (a Linear weight, `transB`): 8 columns per workgroup, 32 threads striding
+ * K per output. B stored [K, N]: 16 columns × 16 K-slices per workgroup (64-byte row segments,
+ * whole 32-byte sectors; N/16 workgroups keep a big GPU busy). B stored [N, K] (a Linear weight, `transB`): 8 columns per workgroup, 32 threads striding
  * K per column (vec4 when K is a multiple of 4).
  */
 import { type KernelProgram, pipelineCacheKey } from '../webgpu/program';
@@ -44,18 +44,20 @@ ${
   }
   if (lane == 0u && col < n) { store((batch * m + row) * n + col, col, red[lid]); }`
     : `
-  let tx = lid % 64u;
-  let ty = lid / 64u;
-  let col = wid.x * 64u + tx;
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  let col = wid.x * 16u + tx;
   var acc = 0.0;
   if (col < n) {
-    for (var p = ty; p < k; p += 4u) { acc = fma(a[a_index(aBase, row, p)], b[b_index(bBase, p, col)], acc); }
+    for (var p = ty; p < k; p += 16u) { acc = fma(a[a_index(aBase, row, p)], b[b_index(bBase, p, col)], acc); }
   }
   red[lid] = acc;
   workgroupBarrier();
-  if (ty == 0u && col < n) {
-    store((batch * m + row) * n + col, col, red[tx] + red[tx + 64u] + red[tx + 128u] + red[tx + 192u]);
-  }`;
+  for (var s = 8u; s > 0u; s >>= 1u) {
+    if (ty < s) { red[lid] += red[lid + s * 16u]; }
+    workgroupBarrier();
+  }
+  if (ty == 0u && col < n) { store((batch * m + row) * n + col, col, red[tx]); }`;
   const wgsl = `
 ${matmulBindings(c, 'f32', vec4 ? 'vec4<f32>' : 'f32')}
 ${operandIndexWgsl(c)}
@@ -72,7 +74,7 @@ ${body}
   return {
     name: 'matmul-gemv',
     workgroupSize: [WG, 1, 1],
-    dispatch: [Math.ceil(c.n / (c.transB ? 8 : 64)), c.m, c.batch],
+    dispatch: [Math.ceil(c.n / (c.transB ? 8 : 16)), c.m, c.batch],
     cacheKey: pipelineCacheKey('matmul-gemv', {
       act: c.activation,
       bias: c.bias,
