@@ -13,6 +13,7 @@ import {
   NotInstalledError,
   type TabpoolError,
 } from '../protocol/errors';
+import type { ModelsListResult, ModelsLoadResult, ProgressEvent } from '../protocol/models';
 import type {
   HelloResult,
   MatmulResult,
@@ -37,6 +38,8 @@ export interface CallOptions {
   deadlineMs?: number;
   /** Buffers to move instead of copy. Moved buffers are unusable in the page afterwards. */
   transfer?: ArrayBuffer[];
+  /** Called with each progress event of a long call (`models.load`). */
+  onProgress?: (progress: ProgressEvent['progress']) => void;
 }
 
 interface OpenSession {
@@ -54,7 +57,11 @@ const newId = () => `tp-${Date.now().toString(36)}-${(++nextId).toString(36)}`;
 export class TabpoolClient {
   private readonly pending = new Map<
     string,
-    { resolve: (v: unknown) => void; reject: (e: unknown) => void }
+    {
+      resolve: (v: unknown) => void;
+      reject: (e: unknown) => void;
+      onProgress: ((p: ProgressEvent['progress']) => void) | undefined;
+    }
   >();
   private current: OpenSession | null;
   private reopening: Promise<OpenSession> | null = null;
@@ -98,6 +105,7 @@ export class TabpoolClient {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
+        onProgress: options.onProgress,
         resolve: (v) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(v as T);
@@ -113,6 +121,24 @@ export class TabpoolClient {
       port.postMessage(message, options.transfer ?? []);
     });
   }
+
+  /** The shared model store: download once for every page and origin, list what is there. */
+  readonly models = {
+    /**
+     * Downloads a model's files into the extension's store (or finds them there).
+     * @example
+     * const { model } = await tabpool.models.load(
+     *   { repo: 'Xenova/bert-base-uncased', files: ['config.json', 'model.safetensors'] },
+     *   { onProgress: (p) => console.log(`${p.bytes} / ${p.totalBytes}`) },
+     * );
+     */
+    load: (
+      params: { repo: string; revision?: string; files: string[] },
+      options: CallOptions = {},
+    ): Promise<ModelsLoadResult> =>
+      this.call('models.load', params, { deadlineMs: 10 * 60_000, ...options }),
+    list: (): Promise<ModelsListResult> => this.call('models.list'),
+  };
 
   hello(): Promise<HelloResult> {
     return this.call('hello');
@@ -174,7 +200,7 @@ export class TabpoolClient {
   }
 
   private onMessage(data: unknown): void {
-    const m = data as PageReply | { event?: string };
+    const m = data as PageReply | ProgressEvent | { event?: string };
     if ('event' in m && m.event === 'closed') {
       this.lose(); // the content script's pipe to the extension broke (Firefox)
       return;
@@ -182,6 +208,10 @@ export class TabpoolClient {
     if (!('id' in m) || typeof m.id !== 'string') return;
     const entry = this.pending.get(m.id);
     if (!entry) return;
+    if ('event' in m) {
+      if (m.event === 'progress') entry.onProgress?.((m as ProgressEvent).progress);
+      return;
+    }
     this.pending.delete(m.id);
     if (m.ok) entry.resolve(m.result);
     else entry.reject(errorFromWire(m.error));

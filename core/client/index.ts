@@ -11,6 +11,12 @@ export {
   TabpoolError,
 } from '../protocol/errors';
 export type {
+  ModelSummary,
+  ModelsListResult,
+  ModelsLoadResult,
+  ProgressEvent,
+} from '../protocol/models';
+export type {
   HelloResult,
   HostSummary,
   MatmulResult,

@@ -11,7 +11,7 @@ import {
   NoHostError,
   TimeoutError,
 } from '../protocol/errors';
-import type { RunRequest } from '../protocol/host';
+import type { CoordinatorToHostData, HostWork, RunRequest, TaskRequest } from '../protocol/host';
 import type { HostKind } from '../protocol/page';
 import type { WireTensor } from '../protocol/tensor';
 import { type HostEntry, HostRegistry, type RegistryOptions } from './host-registry';
@@ -36,8 +36,20 @@ export interface CoordinatorOptions extends RegistryOptions {
 
 interface PendingRun {
   hostId: string;
-  resolve: (outputs: Record<string, WireTensor>) => void;
+  resolve: (value: unknown) => void;
   reject: (e: unknown) => void;
+  onProgress: ((progress: unknown) => void) | undefined;
+}
+
+export interface TaskOptions extends RunOptions {
+  /** Progress the host reports while the task runs. */
+  onProgress?: (progress: unknown) => void;
+}
+
+export interface TaskOutcome {
+  result: unknown;
+  host: { id: string; kind: HostKind };
+  attempts: number;
 }
 
 export class Coordinator {
@@ -52,13 +64,24 @@ export class Coordinator {
     this.registry.onData((host, msg) => {
       const run = this.pending.get(msg.runId);
       if (!run || run.hostId !== host.id) return; // late reply after a timeout or retry
+      if (msg.type === 'task-progress') {
+        run.onProgress?.(msg.progress);
+        return;
+      }
       this.pending.delete(msg.runId);
       host.inflight--;
-      if (msg.type === 'run-result') {
-        host.served++;
-        run.resolve(msg.outputs);
-      } else {
-        run.reject(errorFromWire(msg.error));
+      switch (msg.type) {
+        case 'run-result':
+          host.served++;
+          run.resolve(msg.outputs);
+          break;
+        case 'task-result':
+          host.served++;
+          run.resolve(msg.result);
+          break;
+        case 'run-error':
+          run.reject(errorFromWire(msg.error));
+          break;
       }
       this.registry.emitChange();
     });
@@ -80,7 +103,7 @@ export class Coordinator {
   }
 
   /**
-   * Runs an op on the pool.
+   * Runs a tensor op on the pool.
    *
    * @example
    * const { outputs } = await coordinator.run('matmul', { a, b }, { deadlineAtMs: Date.now() + 30_000 });
@@ -90,12 +113,52 @@ export class Coordinator {
     inputs: Record<string, WireTensor>,
     options: RunOptions,
   ): Promise<RunOutcome> {
+    const { value, host, attempts } = await this.submit(op, options, (runId) => {
+      // The host gets a copy, transferred: the coordinator keeps the originals to retry
+      // elsewhere. One memcpy here is cheaper than structured-cloning the bytes into the message.
+      const copy: Record<string, WireTensor> = {};
+      for (const [name, t] of Object.entries(inputs)) copy[name] = { ...t, data: t.data.slice(0) };
+      const message: RunRequest = { type: 'run', runId, op, inputs: copy };
+      return { message, transfer: Object.values(copy).map((t) => t.data) };
+    });
+    return { outputs: value as Record<string, WireTensor>, host, attempts };
+  }
+
+  /**
+   * Runs a task (work that is not a tensor op) on a host, with progress. A task whose host dies
+   * is started again on another host: tasks must be resumable (downloads resume from the store).
+   */
+  async task(
+    task: TaskRequest['task'],
+    params: TaskRequest['params'],
+    options: TaskOptions,
+  ): Promise<TaskOutcome> {
+    const { value, host, attempts } = await this.submit(
+      task,
+      options,
+      (runId) => ({ message: { type: 'task', runId, task, params } as TaskRequest, transfer: [] }),
+      options.onProgress,
+    );
+    return { result: value, host, attempts };
+  }
+
+  /** Places a job, retrying on another host when its host is lost, until attempts run out. */
+  private async submit(
+    work: HostWork,
+    options: RunOptions,
+    build: (runId: number) => { message: CoordinatorToHostData; transfer: Transferable[] },
+    onProgress?: (progress: unknown) => void,
+  ): Promise<{ value: unknown; host: { id: string; kind: HostKind }; attempts: number }> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const host = await this.waitForHost(op, options);
+      const host = await this.waitForHost(work, options);
       try {
-        const outputs = await this.runOn(host, op, inputs, options);
-        return { outputs, host: { id: host.id, kind: host.kind }, attempts: attempt };
+        const allottedMs = options.deadlineAtMs - Date.now();
+        const value = await host.breaker.execute(
+          () => this.dispatch(host, options, build, onProgress),
+          allottedMs,
+        );
+        return { value, host: { id: host.id, kind: host.kind }, attempts: attempt };
       } catch (e) {
         if (!(isTabpoolError(e) && e.code === 'HOST_LOST')) throw e;
         lastError = e;
@@ -104,23 +167,13 @@ export class Coordinator {
     throw lastError;
   }
 
-  /** Sends one run to one host, through the host's circuit breaker. */
-  private runOn(
-    host: HostEntry,
-    op: RunRequest['op'],
-    inputs: Record<string, WireTensor>,
-    options: RunOptions,
-  ): Promise<Record<string, WireTensor>> {
-    const allottedMs = options.deadlineAtMs - Date.now();
-    return host.breaker.execute(() => this.dispatch(host, op, inputs, options), allottedMs);
-  }
-
+  /** Sends one job to one host and waits for its end: reply, deadline, cancel or host death. */
   private dispatch(
     host: HostEntry,
-    op: RunRequest['op'],
-    inputs: Record<string, WireTensor>,
     { deadlineAtMs, signal }: RunOptions,
-  ): Promise<Record<string, WireTensor>> {
+    build: (runId: number) => { message: CoordinatorToHostData; transfer: Transferable[] },
+    onProgress?: (progress: unknown) => void,
+  ): Promise<unknown> {
     const runId = this.nextRunId++;
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
@@ -147,6 +200,7 @@ export class Coordinator {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(runId, {
         hostId: host.id,
+        onProgress,
         resolve: (v) => {
           cleanup();
           resolve(v);
@@ -159,14 +213,8 @@ export class Coordinator {
       host.inflight++;
       host.lastDispatchSeq = runId;
       this.registry.emitChange();
-      // The host gets a copy, transferred: the coordinator keeps the originals to retry
-      // elsewhere. One memcpy here is cheaper than structured-cloning the bytes into the message.
-      const copy: Record<string, WireTensor> = {};
-      for (const [name, t] of Object.entries(inputs)) copy[name] = { ...t, data: t.data.slice(0) };
-      host.data?.post(
-        { type: 'run', runId, op, inputs: copy },
-        Object.values(copy).map((t) => t.data),
-      );
+      const { message, transfer } = build(runId);
+      host.data?.post(message, transfer);
     });
   }
 

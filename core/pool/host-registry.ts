@@ -163,6 +163,8 @@ export class HostRegistry {
           return;
         case 'run-result':
         case 'run-error':
+        case 'task-progress':
+        case 'task-result':
           return; // data-plane traffic, handled by attach() when this channel carries data
         default:
           assertNever(msg);
@@ -184,7 +186,7 @@ export class HostRegistry {
     if (entry.data && entry.data !== entry.control) entry.data.close();
     entry.data = data;
     data.onMessage((msg) => {
-      if (msg.type !== 'run-result' && msg.type !== 'run-error') return;
+      if (msg.type === 'host-hello' || msg.type === 'pong') return; // control plane
       for (const cb of this.dataListeners) cb(entry, msg);
     });
     entry.state = 'ready';

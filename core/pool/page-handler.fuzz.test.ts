@@ -60,6 +60,9 @@ beforeAll(async () => {
     // Limits high enough that the fuzzer tests validation, not the limiter.
     limiter: new OriginLimiter({ burst: 1e9, perSecond: 1e9, maxConcurrent: 1e9 }),
     defaultDeadlineMs: 2_000,
+    // Model params from the generators are never valid (repo/file patterns), so no download
+    // starts; a list is the real call.
+    models: { baseUrl: async () => 'http://127.0.0.1:9', list: async () => [] },
   };
   while (coordinator.registry.ready().length === 0) await new Promise((r) => setTimeout(r, 5));
 });

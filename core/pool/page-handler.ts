@@ -3,6 +3,7 @@
  * one reply — a result or a typed error. Runs in the coordinator, never in the content script.
  */
 import { AbortedError, BadMessageError, NotGrantedError, toWireError } from '../protocol/errors';
+import type { ModelSummary, ModelsLoadResult, ProgressEvent } from '../protocol/models';
 import {
   type CancelRequest,
   DEFAULT_DEADLINE_MS,
@@ -32,6 +33,16 @@ export interface PageContext {
   defaultDeadlineMs?: number;
   /** The channel's requests in flight, by id: what `cancel` can reach. */
   inflight?: Map<string, AbortController>;
+  /** Sends a streamed event (progress) to the page before the final reply. */
+  emit?: (event: ProgressEvent) => void;
+  /** The shared model store, as the coordinator sees it. */
+  models: ModelsContext;
+}
+
+export interface ModelsContext {
+  /** The model server from the settings (pages never name a URL). */
+  baseUrl(): Promise<string>;
+  list(): Promise<ModelSummary[]>;
 }
 
 export async function handlePageRequest(raw: unknown, ctx: PageContext): Promise<PageReply> {
@@ -100,6 +111,29 @@ async function run(
     case 'echo':
       result = { data: request.params.data };
       break;
+    case 'models.list':
+      result = { models: await ctx.models.list() };
+      break;
+    case 'models.load': {
+      const { repo, revision, files } = request.params;
+      const { result: loaded } = await ctx.coordinator.task(
+        'download-model',
+        { baseUrl: await ctx.models.baseUrl(), repo, revision, files },
+        {
+          deadlineAtMs,
+          signal,
+          onProgress: (progress) =>
+            ctx.emit?.({
+              tabpool: PROTOCOL_VERSION,
+              id: request.id,
+              event: 'progress',
+              progress: progress as ProgressEvent['progress'],
+            }),
+        },
+      );
+      result = loaded as ModelsLoadResult;
+      break;
+    }
     case 'access':
       result = {
         state: await abortable(ctx.gate.request(ctx.origin, request.params.timeoutMs), signal),

@@ -4,6 +4,7 @@
  * frame — becomes a page channel with an origin the browser vouched for.
  */
 import type { Channel } from '../messaging/channel';
+import type { ProgressEvent } from '../protocol/models';
 import type { PageReply, SessionEvent } from '../protocol/page';
 import { collectBuffers } from '../protocol/tensor';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol/version';
@@ -17,9 +18,9 @@ export interface PageChannelOptions {
 }
 
 export function servePageChannel(
-  channel: Channel<unknown, PageReply | SessionEvent>,
+  channel: Channel<unknown, PageReply | SessionEvent | ProgressEvent>,
   options: PageChannelOptions,
-  ctx: Omit<PageContext, 'origin' | 'inflight'>,
+  ctx: Omit<PageContext, 'origin' | 'inflight' | 'emit'>,
 ): void {
   if (options.session) {
     channel.post({
@@ -31,7 +32,12 @@ export function servePageChannel(
       transport: options.session,
     });
   }
-  const pageCtx = { ...ctx, origin: options.origin, inflight: new Map<string, AbortController>() };
+  const pageCtx = {
+    ...ctx,
+    origin: options.origin,
+    inflight: new Map<string, AbortController>(),
+    emit: (event: ProgressEvent) => channel.post(event),
+  };
   channel.onMessage(async (raw) => {
     const reply = await handlePageRequest(raw, pageCtx);
     channel.post(reply, reply.ok ? collectBuffers(reply.result) : []);

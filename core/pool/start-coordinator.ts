@@ -17,15 +17,18 @@ import {
   SESSION_PORT_NAME,
   type SessionAttach,
 } from '../protocol/host';
+import { type ProgressEvent, toModelSummary } from '../protocol/models';
 import type { PageReply, SessionEvent } from '../protocol/page';
 import { startHostRuntime } from '../runtime/host-runtime';
 import { OriginGate } from '../security/origin-gate';
 import { OriginLimiter } from '../security/rate-limiter';
 import { Coordinator, type CoordinatorOptions } from './coordinator';
 import type { SavedBreaker } from './host-breaker';
+import type { ModelsContext } from './page-handler';
 import { senderOrigin, servePageChannel } from './page-sessions';
 import { servePopupChannel, throttle } from './popup-port';
 import { Respawner } from './respawner';
+import { loadSettings } from './settings';
 import { BRIDGE_PATH, ensureOffscreenHost, ensurePoolTabs, hasOffscreen } from './spawner';
 
 export interface StartOptions extends CoordinatorOptions {
@@ -44,8 +47,14 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
   const registry = coordinator.registry;
   const extensionVersion = browser.runtime.getManifest().version;
   const serviceWorker = inServiceWorker();
-  const gate = new OriginGate(createTabpoolDb().grants);
-  const pageContext = { coordinator, extensionVersion, gate, limiter: new OriginLimiter() };
+  const db = createTabpoolDb();
+  const gate = new OriginGate(db.grants);
+  const models: ModelsContext = {
+    baseUrl: async () => (await loadSettings(browser.storage?.local)).modelBaseUrl,
+    list: async () =>
+      (await db.models.orderBy('lastUsedAt').reverse().toArray()).map(toModelSummary),
+  };
+  const pageContext = { coordinator, extensionVersion, gate, limiter: new OriginLimiter(), models };
   coordinator.start();
   showPendingOnBadge(gate);
 
@@ -66,7 +75,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
           return;
         }
         servePageChannel(
-          runtimePortChannel<unknown, PageReply | SessionEvent>(port),
+          runtimePortChannel<unknown, PageReply | SessionEvent | ProgressEvent>(port),
           port.name === SESSION_PORT_NAME ? { origin, session: 'relay' } : { origin },
           pageContext,
         );
@@ -103,7 +112,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
         );
       } else if (data?.type === 'session-attach' && isBridgeClient(source)) {
         servePageChannel(
-          messagePortChannel<unknown, PageReply | SessionEvent>(port),
+          messagePortChannel<unknown, PageReply | SessionEvent | ProgressEvent>(port),
           { origin: data.origin, session: 'bridge' },
           pageContext,
         );

@@ -62,8 +62,34 @@ export interface RunError {
   runId: number;
   error: WireError;
 }
-export type CoordinatorToHostData = RunRequest;
-export type HostToCoordinatorData = RunResult | RunError;
+/** Work that is not a tensor op: downloading a model into the shared store. */
+export interface TaskRequest {
+  type: 'task';
+  runId: number;
+  task: 'download-model';
+  params: DownloadModelTask;
+}
+export interface DownloadModelTask {
+  /** The model server, from the extension's settings (never from a page). */
+  baseUrl: string;
+  repo: string;
+  revision: string;
+  files: string[];
+}
+export interface TaskProgress {
+  type: 'task-progress';
+  runId: number;
+  progress: unknown;
+}
+export interface TaskResult {
+  type: 'task-result';
+  runId: number;
+  result: unknown;
+}
+export type CoordinatorToHostData = RunRequest | TaskRequest;
+export type HostToCoordinatorData = RunResult | RunError | TaskProgress | TaskResult;
+/** The names a host lists in `host-hello.ops`: tensor ops and tasks. */
+export type HostWork = RunRequest['op'] | TaskRequest['task'];
 
 /** Everything a host may send; one carrier may hold both planes, so channels are typed by this. */
 export type HostToCoordinator = HostToCoordinatorControl | HostToCoordinatorData;

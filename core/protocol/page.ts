@@ -12,6 +12,12 @@ import {
   type WireError,
 } from './errors';
 import {
+  type ModelsListResult,
+  type ModelsLoadParams,
+  type ModelsLoadResult,
+  parseModelsLoadParams,
+} from './models';
+import {
   checkTensorBytes,
   isArrayBuffer,
   MAX_TENSOR_BYTES,
@@ -52,6 +58,15 @@ export interface EchoRequest extends RequestBase {
   op: 'echo';
   params: { data: ArrayBuffer };
 }
+/** Downloads a model into the shared store (once for every page); streams `progress` events. */
+export interface ModelsLoadRequest extends RequestBase {
+  op: 'models.load';
+  params: ModelsLoadParams;
+}
+/** The models in the shared store. */
+export interface ModelsListRequest extends RequestBase {
+  op: 'models.list';
+}
 /** Stops an in-flight request of the same session; that request ends with ABORTED. */
 export interface CancelRequest extends RequestBase {
   op: 'cancel';
@@ -68,7 +83,9 @@ export type PageRequest =
   | StatusRequest
   | AccessRequest
   | EchoRequest
-  | CancelRequest;
+  | CancelRequest
+  | ModelsLoadRequest
+  | ModelsListRequest;
 export type PageOp = PageRequest['op'];
 
 // ---- replies and events (extension → page) ----
@@ -114,6 +131,8 @@ export interface ResultByOp {
   echo: { data: ArrayBuffer };
   /** `false` when no request with that id was in flight (it had ended, or never existed). */
   cancel: { cancelled: boolean };
+  'models.load': ModelsLoadResult;
+  'models.list': ModelsListResult;
 }
 
 export type PageReply =
@@ -137,6 +156,8 @@ export const PAGE_OPS: readonly PageOp[] = [
   'echo',
   'cancel',
   'matmul',
+  'models.load',
+  'models.list',
 ];
 /** Ops any origin may call; every other op needs the user's grant. */
 export const UNGATED_OPS: readonly PageOp[] = ['hello', 'access', 'cancel'];
@@ -262,7 +283,14 @@ export function parsePageRequest(data: unknown): PageRequest {
   switch (env.op) {
     case 'hello':
     case 'status':
+    case 'models.list':
       return { ...base, op: env.op };
+    case 'models.load':
+      return {
+        ...base,
+        op: 'models.load',
+        params: parseModelsLoadParams((data as { params?: unknown }).params),
+      };
     case 'cancel': {
       const params = v.safeParse(CancelParamsSchema, (data as { params?: unknown }).params);
       if (!params.success) {

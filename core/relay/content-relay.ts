@@ -15,6 +15,7 @@ import {
   toWireError,
   UnknownOpError,
 } from '../protocol/errors';
+import type { ProgressEvent } from '../protocol/models';
 import {
   ANNOUNCE_EVENT,
   type AnnounceEvent,
@@ -34,7 +35,7 @@ export interface RelayOptions {
   window: Window;
   extensionVersion: string;
   /** Opens the port to the coordinator; called lazily and again after a disconnect. */
-  connect: () => Channel<PageReply, unknown>;
+  connect: () => Channel<PageReply | ProgressEvent, unknown>;
   /** Hands a page's session port to the extension (`connect` op); absent: sessions unsupported. */
   handoff?: SessionHandoff;
 }
@@ -49,7 +50,7 @@ export function startContentRelay(options: RelayOptions): () => void {
   const win = options.window;
   const targetOrigin = win.location.origin === 'null' ? '*' : win.location.origin;
   const pending = new Set<string>();
-  let port: Channel<PageReply, unknown> | null = null;
+  let port: Channel<PageReply | ProgressEvent, unknown> | null = null;
 
   const reply = (message: PageReply) => {
     const transfer = message.ok ? collectBuffers(message.result) : [];
@@ -62,6 +63,10 @@ export function startContentRelay(options: RelayOptions): () => void {
     if (port) return port;
     const p = options.connect();
     p.onMessage((message) => {
+      if ('event' in message) {
+        win.postMessage(message, targetOrigin); // a streamed event: the request goes on
+        return;
+      }
       if (message.id !== null) pending.delete(message.id);
       reply(message);
     });

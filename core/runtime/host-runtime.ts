@@ -10,9 +10,11 @@ import type {
   HostKind,
   HostToCoordinator,
   HostToCoordinatorData,
+  TaskRequest,
 } from '../protocol/host';
 import type { WireTensor } from '../protocol/tensor';
 import { OP_NAMES, OPS } from './ops';
+import { TASK_NAMES, TASKS } from './tasks';
 
 /** A host's end of a channel to the coordinator. */
 export type CoordinatorChannel = Channel<CoordinatorToHost, HostToCoordinator>;
@@ -65,6 +67,10 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
       }
     };
     const onData = (msg: CoordinatorToHost) => {
+      if (msg.type === 'task') {
+        void runTask(conn, msg);
+        return;
+      }
       if (msg.type !== 'run') return;
       inflight++;
       let reply: HostToCoordinatorData;
@@ -96,9 +102,27 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
       type: 'host-hello',
       hostId,
       kind: options.kind,
-      ops: [...OP_NAMES],
+      ops: [...OP_NAMES, ...TASK_NAMES],
       dataPlane: conn.data === conn.control ? 'control' : 'message-port',
     });
+  };
+
+  const runTask = async (conn: HostConnection, msg: TaskRequest) => {
+    inflight++;
+    try {
+      const fn = TASKS[msg.task];
+      if (!fn) throw new UnknownOpError(`This host cannot run the task "${String(msg.task)}"`);
+      const result = await fn(msg.params, {
+        onProgress: (progress) =>
+          conn.data.post({ type: 'task-progress', runId: msg.runId, progress }),
+      });
+      served++;
+      conn.data.post({ type: 'task-result', runId: msg.runId, result });
+    } catch (e) {
+      conn.data.post({ type: 'run-error', runId: msg.runId, error: toWireError(e) });
+    } finally {
+      inflight--;
+    }
   };
 
   const attempt = async () => {

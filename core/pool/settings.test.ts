@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS, loadSettings, parseSettings, SETTINGS_KEY } from './settings';
+
+describe('settings', () => {
+  it('has defaults', () => {
+    expect(DEFAULT_SETTINGS).toEqual({ modelBaseUrl: 'https://huggingface.co', poolTabs: 1 });
+  });
+
+  it('keeps valid values and replaces each bad one with its default', () => {
+    expect(parseSettings({ modelBaseUrl: 'http://127.0.0.1:8080', poolTabs: 3 })).toEqual({
+      modelBaseUrl: 'http://127.0.0.1:8080',
+      poolTabs: 3,
+    });
+    expect(parseSettings({ modelBaseUrl: 'javascript:alert(1)', poolTabs: 99 })).toEqual(
+      DEFAULT_SETTINGS,
+    );
+    expect(parseSettings({ modelBaseUrl: 'file:///etc/passwd', poolTabs: 1.5 })).toEqual(
+      DEFAULT_SETTINGS,
+    );
+    expect(parseSettings('garbage')).toEqual(DEFAULT_SETTINGS);
+    expect(parseSettings(null)).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('loads from a storage area, and survives one that throws', async () => {
+    const area = { get: async () => ({ [SETTINGS_KEY]: { poolTabs: 0 } }) };
+    expect(await loadSettings(area)).toEqual({ ...DEFAULT_SETTINGS, poolTabs: 0 });
+    const broken = { get: async () => Promise.reject(new Error('no storage')) };
+    expect(await loadSettings(broken)).toEqual(DEFAULT_SETTINGS);
+    expect(await loadSettings(undefined)).toEqual(DEFAULT_SETTINGS);
+  });
+});

@@ -1,0 +1,41 @@
+/**
+ * User settings, kept in `storage.local` under one key and validated on every read: a bad or
+ * missing value falls back to its default rather than breaking the pool.
+ */
+import * as v from 'valibot';
+
+export const SETTINGS_KEY = 'tabpool.settings';
+
+const SettingsSchema = v.object({
+  /** Where models are downloaded from: a Hugging Face-style server (`/<repo>/resolve/<rev>/<file>`). */
+  modelBaseUrl: v.fallback(
+    v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//, 'http(s) only')),
+    'https://huggingface.co',
+  ),
+  /** Pool tabs to keep besides host #0. */
+  poolTabs: v.fallback(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8)), 1),
+});
+
+export type Settings = v.InferOutput<typeof SettingsSchema>;
+
+export const DEFAULT_SETTINGS: Settings = v.parse(SettingsSchema, {});
+
+/** Parses whatever is stored; every field that is missing or wrong gets its default. */
+export function parseSettings(stored: unknown): Settings {
+  const input = typeof stored === 'object' && stored !== null ? stored : {};
+  return v.parse(SettingsSchema, input);
+}
+
+/** The subset of `browser.storage.local` settings need. */
+export interface SettingsArea {
+  get(key: string): Promise<Record<string, unknown>>;
+}
+
+export async function loadSettings(area: SettingsArea | undefined): Promise<Settings> {
+  if (!area) return DEFAULT_SETTINGS;
+  try {
+    return parseSettings((await area.get(SETTINGS_KEY))[SETTINGS_KEY]);
+  } catch {
+    return DEFAULT_SETTINGS;
+  }
+}
