@@ -39,7 +39,9 @@ export const MATMUL_TILES: Record<
     small: [number, number, number, number, number];
   }
 > = {
-  // [bm, bn, bk, tm, tn]: 128×128×16 with 8×8 per thread measured 43.7 TFLOPS on an H100.
+  // [bm, bn, bk, tm, tn]. H100 sweep at 4096³ (npm run bench:kernels -- --full, 2026-11-26):
+  // 128×128×16 8×8 24–27 TFLOPS, 128×64×16 8×4 24–27, 128×128×8 23–27, 64×64×16 4×4 19–25,
+  // 128×128×32 8×8 15–18 (32 KiB of workgroup memory halves occupancy).
   nvidia: { large: [128, 128, 16, 8, 8], small: [64, 64, 16, 4, 4] },
   default: { large: [128, 128, 16, 8, 8], small: [64, 64, 16, 4, 4] },
 };
