@@ -3,7 +3,7 @@
 //   4. Chrome and Firefox builds + web-ext lint, 5. unit and end-to-end tests (vitest).
 // Ends with one summary line: "tests: N passed, N failed, N skipped".
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ensureChromium } from './chromium.mjs';
 import { ensureFirefox } from './firefox.mjs';
@@ -45,7 +45,20 @@ for (const [name, cmd, args] of checks) {
 
 // Unit tests first, then end-to-end: one after the other, so Chromium and the SwiftShader-backed
 // kernel tests do not fight over the machine's two cores.
-const env = { TABPOOL_SKIP_BUILD: '1', TABPOOL_CHROMIUM: browser, TABPOOL_FIREFOX: firefox };
+const env = {
+  TABPOOL_SKIP_BUILD: '1',
+  TABPOOL_CHROMIUM: browser,
+  TABPOOL_FIREFOX: firefox,
+  // Dawn (the kernels' WebGPU in Node) opens libvulkan.so.1; Debian's chromium ships one here and
+  // its SwiftShader ICD beside it, so no system Vulkan loader is needed.
+  ...(existsSync('/usr/lib/chromium/libvulkan.so.1')
+    ? {
+        LD_LIBRARY_PATH: ['/usr/lib/chromium', process.env.LD_LIBRARY_PATH]
+          .filter(Boolean)
+          .join(':'),
+      }
+    : {}),
+};
 const totals = { passed: 0, failed: 0, skipped: 0, ran: 0 };
 let ok = true;
 for (const project of ['unit', 'e2e']) {

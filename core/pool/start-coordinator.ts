@@ -24,11 +24,12 @@ import { OriginGate } from '../security/origin-gate';
 import { OriginLimiter } from '../security/rate-limiter';
 import { Coordinator, type CoordinatorOptions } from './coordinator';
 import type { SavedBreaker } from './host-breaker';
+import type { HostRegistry } from './host-registry';
 import type { ModelsContext } from './page-handler';
 import { senderOrigin, servePageChannel } from './page-sessions';
 import { servePopupChannel, throttle } from './popup-port';
 import { Respawner } from './respawner';
-import { loadSettings } from './settings';
+import { DEFAULT_SETTINGS, loadSettings, SETTINGS_KEY } from './settings';
 import { BRIDGE_PATH, ensureOffscreenHost, ensurePoolTabs, hasOffscreen } from './spawner';
 
 export interface StartOptions extends CoordinatorOptions {
@@ -131,15 +132,39 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
     });
   }
 
-  const poolTabs = options.poolTabs ?? 1;
+  // The pool's size is a setting; until it is read, the option (or 1) stands.
+  let poolTabs = options.poolTabs ?? DEFAULT_SETTINGS.poolTabs;
   const respawner = new Respawner({
     spawn: (kind) => (kind === 'offscreen' ? ensureOffscreenHost() : ensurePoolTabs(poolTabs)),
     onError: (kind, e) => console.error(`tabpool: could not respawn the ${kind} host`, e),
   });
   registry.onDeath((host) => respawner.hostDied(host.kind));
   void persistBreakers(coordinator);
-  void spawnHosts(poolTabs);
+  const resize = async () => {
+    poolTabs = options.poolTabs ?? (await loadSettings(browser.storage?.local)).poolTabs;
+    await spawnHosts(poolTabs);
+    await retireExtraTabs(registry, poolTabs);
+  };
+  void resize();
+  browser.storage?.onChanged.addListener((changes, area) => {
+    if (area === 'local' && SETTINGS_KEY in changes) void resize();
+  });
   return coordinator;
+}
+
+/**
+ * Closes pool tabs beyond `poolTabs`, idle ones first, newest first. Their runs in flight (if
+ * any) fail over to the other hosts like any host loss.
+ */
+async function retireExtraTabs(registry: HostRegistry, poolTabs: number): Promise<void> {
+  const tabs = registry
+    .all()
+    .filter((h) => h.kind === 'tab' && h.state !== 'dead' && h.tabId !== undefined)
+    .sort((a, b) => a.inflight - b.inflight || b.connectedAtMs - a.connectedAtMs);
+  const extra = tabs.slice(0, Math.max(0, tabs.length - poolTabs));
+  await Promise.all(
+    extra.map((h) => browser.tabs.remove(h.tabId as number).catch(() => undefined)),
+  );
 }
 
 /**

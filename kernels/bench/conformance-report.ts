@@ -3,9 +3,10 @@
  * every case on the WebGPU backend, compares with the CPU reference and prints the worst error
  * per op as a fraction of its tolerance. Exits 1 on any mismatch.
  */
+
+import type { OpInputs, OpName, OpParams } from '../backend/ops';
 import { conformanceCases } from '../conformance/cases';
 import { CPU_OPS } from '../cpu/backend';
-import type { OpInputs, OpName, OpParams } from '../backend/ops';
 import type { Tensor } from '../tensor/tensor';
 import { compare } from '../testing/compare';
 import { nodeGpu } from '../testing/node-gpu';

@@ -1,8 +1,8 @@
 /** WebGPU concat: one strided copy per input into its slice of the output. */
 import type { OpInputs, OpParams } from '../backend/ops';
+import { copyInto } from '../contiguous/webgpu';
 import { normalizeAxis } from '../tensor/shape';
 import { slice, type Tensor } from '../tensor/tensor';
-import { copyInto } from '../contiguous/webgpu';
 import type { GpuContext } from '../webgpu/context';
 import { bufferOf, emptyGpu } from '../webgpu/tensor';
 import { concatShape } from './cpu';

@@ -18,9 +18,9 @@ import {
   matmulMeta,
   operandIndexWgsl,
 } from './common';
+import { gemvProgram } from './gemv';
 import { matmulDims } from './op-cpu';
 import { chooseMatmulStrategy, type MatmulShape, type MatmulStrategy } from './strategy';
-import { gemvProgram } from './gemv';
 import { tiledMatmulProgram } from './tiled';
 
 export function simpleMatmulProgram(c: MatmulConfig): KernelProgram {

@@ -8,8 +8,8 @@ import { GpuDeviceLostError, KernelFailedError } from '../../core/protocol/error
 import {
   type AdapterLike,
   type Capabilities,
-  deviceDescriptor,
   detectCapabilities,
+  deviceDescriptor,
 } from '../hal/capabilities';
 import type { KernelProgram } from './program';
 
