@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { messagePortChannel } from '../messaging/channel';
 import type { CoordinatorToHost, HostToCoordinator } from '../protocol/host';
 import { float32Tensor } from '../protocol/tensor';
 import { type HostRuntime, startHostRuntime } from '../runtime/host-runtime';
+import { createHostOps, type HostOps } from '../runtime/ops';
 import { Coordinator } from './coordinator';
 
 /**
@@ -16,6 +17,10 @@ interface TestHost {
 }
 
 const coordinators: Coordinator[] = [];
+let cpuOps: HostOps;
+beforeAll(async () => {
+  cpuOps = await createHostOps(null); // the kernels' HAL, CPU backend
+});
 const hosts: TestHost[] = [];
 
 afterEach(() => {
@@ -53,6 +58,7 @@ function addHost(
   let attached = false;
   const runtime = startHostRuntime({
     kind,
+    ops: cpuOps,
     reconnectDelayMs: 10_000,
     connect: async (hostId) => {
       if (split && !attached) {
@@ -260,6 +266,7 @@ describe('Coordinator', () => {
     const hostEnd = messagePortChannel<CoordinatorToHost, HostToCoordinator>(control.port2);
     const again = startHostRuntime({
       kind: 'tab',
+      ops: cpuOps,
       hostId,
       connect: async () => ({ control: hostEnd, data: hostEnd }),
     });

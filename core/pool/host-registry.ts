@@ -26,6 +26,8 @@ export interface HostEntry {
   kind: HostKind;
   state: HostState;
   ops: string[];
+  backend: 'webgpu' | 'cpu';
+  adapter: string | null;
   control: HostChannel;
   data: HostChannel | null;
   /** The browser tab that holds this host, when it is a pool tab. */
@@ -128,6 +130,8 @@ export class HostRegistry {
             kind: msg.kind,
             state: 'starting',
             ops: [...msg.ops],
+            backend: msg.backend === 'webgpu' ? 'webgpu' : 'cpu',
+            adapter: typeof msg.adapter === 'string' ? msg.adapter : null,
             control,
             data: null,
             tabId: meta.tabId,
@@ -245,6 +249,8 @@ export class HostRegistry {
       served: h.served,
       inflight: h.inflight,
       breaker: h.breaker.state,
+      backend: h.backend,
+      adapter: h.adapter,
     }));
   }
 

@@ -12,6 +12,7 @@ import { ERROR_CODES } from '../protocol/errors';
 import type { CoordinatorToHost, HostToCoordinator } from '../protocol/host';
 import { PAGE_OPS, type PageReply } from '../protocol/page';
 import { startHostRuntime } from '../runtime/host-runtime';
+import { createHostOps } from '../runtime/ops';
 import { type GrantTable, OriginGate } from '../security/origin-gate';
 import { OriginLimiter } from '../security/rate-limiter';
 import { Coordinator } from './coordinator';
@@ -48,6 +49,7 @@ beforeAll(async () => {
   const hostEnd = messagePortChannel<CoordinatorToHost, HostToCoordinator>(ch.port2);
   stopHost = startHostRuntime({
     kind: 'tab',
+    ops: await createHostOps(null),
     connect: async () => ({ control: hostEnd, data: hostEnd }),
   }).stop;
   const gate = new OriginGate(mapTable());

@@ -20,6 +20,7 @@ import {
 import { type ProgressEvent, toModelSummary } from '../protocol/models';
 import type { PageReply, SessionEvent } from '../protocol/page';
 import { startHostRuntime } from '../runtime/host-runtime';
+import { createHostOps } from '../runtime/ops';
 import { OriginGate } from '../security/origin-gate';
 import { OriginLimiter } from '../security/rate-limiter';
 import { Coordinator, type CoordinatorOptions } from './coordinator';
@@ -126,10 +127,13 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
     const { port1, port2 } = new MessageChannel();
     registry.addControl(messagePortChannel<HostToCoordinator, CoordinatorToHost>(port1));
     const local = messagePortChannel<CoordinatorToHost, HostToCoordinator>(port2);
-    startHostRuntime({
-      kind: 'background',
-      connect: async () => ({ control: local, data: local }),
-    });
+    void createHostOps(globalThis.navigator?.gpu).then((ops) =>
+      startHostRuntime({
+        kind: 'background',
+        ops,
+        connect: async () => ({ control: local, data: local }),
+      }),
+    );
   }
 
   // The pool's size is a setting; until it is read, the option (or 1) stands.

@@ -24,6 +24,10 @@ export interface HostHello {
    * (Firefox, whose background page is no service worker).
    */
   dataPlane: 'message-port' | 'control';
+  /** Where this host's tensor ops run. */
+  backend: 'webgpu' | 'cpu';
+  /** The GPU adapter as it describes itself, or null on the CPU. */
+  adapter: string | null;
 }
 /** The coordinator's liveness probe; hosts answer at once (hosts' own timers get throttled). */
 export interface Ping {

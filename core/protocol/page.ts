@@ -114,6 +114,9 @@ export interface HostSummary {
   inflight: number;
   /** The host's circuit breaker: `open` means it gets no new work for now. */
   breaker: 'closed' | 'open' | 'half-open';
+  /** Where its tensor ops run, and on which adapter. */
+  backend: 'webgpu' | 'cpu';
+  adapter: string | null;
 }
 export interface StatusResult {
   hosts: HostSummary[];

@@ -10,10 +10,11 @@ import type {
   HostKind,
   HostToCoordinator,
   HostToCoordinatorData,
+  RunRequest,
   TaskRequest,
 } from '../protocol/host';
 import type { WireTensor } from '../protocol/tensor';
-import { OP_NAMES, OPS } from './ops';
+import { type HostOps, OP_NAMES } from './ops';
 import { TASK_NAMES, TASKS } from './tasks';
 
 /** A host's end of a channel to the coordinator. */
@@ -31,6 +32,8 @@ export interface HostRuntimeOptions {
   hostId?: string;
   /** Opens both planes to the coordinator. Called again after every disconnect. */
   connect: (hostId: string) => Promise<HostConnection>;
+  /** The kernels this host runs ops on (`createHostOps`). */
+  ops: HostOps;
   /** Wait before reconnecting; doubles per failed attempt up to 8×. */
   reconnectDelayMs?: number;
 }
@@ -71,23 +74,7 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
         void runTask(conn, msg);
         return;
       }
-      if (msg.type !== 'run') return;
-      inflight++;
-      let reply: HostToCoordinatorData;
-      let transfer: ArrayBuffer[] = [];
-      try {
-        const fn = OPS[msg.op];
-        if (!fn) throw new UnknownOpError(`This host cannot run "${String(msg.op)}"`);
-        const outputs = runGuarded(() => fn(msg.inputs));
-        transfer = Object.values(outputs).map((t) => t.data);
-        reply = { type: 'run-result', runId: msg.runId, outputs };
-        served++;
-      } catch (e) {
-        reply = { type: 'run-error', runId: msg.runId, error: toWireError(e) };
-      } finally {
-        inflight--;
-      }
-      conn.data.post(reply, transfer);
+      if (msg.type === 'run') void runOp(conn, msg);
     };
     // Each handler ignores the other plane's message types, so this is right whether the two
     // planes are one carrier or two.
@@ -103,8 +90,27 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
       hostId,
       kind: options.kind,
       ops: [...OP_NAMES, ...TASK_NAMES],
+      backend: options.ops.backend,
+      adapter: options.ops.adapter,
       dataPlane: conn.data === conn.control ? 'control' : 'message-port',
     });
+  };
+
+  const runOp = async (conn: HostConnection, msg: RunRequest) => {
+    inflight++;
+    let reply: HostToCoordinatorData;
+    let transfer: ArrayBuffer[] = [];
+    try {
+      const outputs = await runGuarded(() => options.ops.run(msg.op, msg.inputs));
+      transfer = Object.values(outputs).map((t) => t.data);
+      reply = { type: 'run-result', runId: msg.runId, outputs };
+      served++;
+    } catch (e) {
+      reply = { type: 'run-error', runId: msg.runId, error: toWireError(e) };
+    } finally {
+      inflight--;
+    }
+    conn.data.post(reply, transfer);
   };
 
   const runTask = async (conn: HostConnection, msg: TaskRequest) => {
@@ -159,9 +165,11 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
   };
 }
 
-function runGuarded(fn: () => Record<string, WireTensor>): Record<string, WireTensor> {
+async function runGuarded(
+  fn: () => Promise<Record<string, WireTensor>>,
+): Promise<Record<string, WireTensor>> {
   try {
-    return fn();
+    return await fn();
   } catch (e) {
     if (isTabpoolError(e)) throw e;
     throw new KernelFailedError(e instanceof Error ? e.message : String(e), { cause: e });

@@ -1,14 +1,26 @@
 /**
- * The ops a host runtime can run, keyed by name. Each takes validated wire tensors and returns
- * wire tensors whose buffers are fresh (safe to transfer back).
+ * The tensor ops a host runtime runs, on the kernels' hardware-abstraction layer: WebGPU where
+ * the host has an adapter (offscreen document and tabs in Chrome do), the CPU otherwise, chosen
+ * per op. Each op takes validated wire tensors and returns wire tensors with fresh buffers (safe
+ * to transfer back).
  */
-import { matmulCpu } from '../../kernels/matmul/cpu';
-import { InvalidParamsError } from '../protocol/errors';
+import { createHal, type Hal } from '../../kernels/hal/hal';
+import { cpuTensor } from '../../kernels/tensor/tensor';
+import { InvalidParamsError, isTabpoolError } from '../protocol/errors';
 import type { RunRequest } from '../protocol/host';
 import { float32Tensor, type WireTensor } from '../protocol/tensor';
 
 type OpName = RunRequest['op'];
-type OpFn = (inputs: Record<string, WireTensor>) => Record<string, WireTensor>;
+
+export const OP_NAMES: OpName[] = ['matmul'];
+
+export interface HostOps {
+  /** `webgpu` when the host got an adapter, else `cpu`. */
+  readonly backend: 'webgpu' | 'cpu';
+  /** The adapter as it describes itself (vendor, architecture), or null on the CPU. */
+  readonly adapter: string | null;
+  run(op: OpName, inputs: Record<string, WireTensor>): Promise<Record<string, WireTensor>>;
+}
 
 function input(inputs: Record<string, WireTensor>, name: string): WireTensor {
   const t = inputs[name];
@@ -16,15 +28,72 @@ function input(inputs: Record<string, WireTensor>, name: string): WireTensor {
   return t;
 }
 
-export const OPS: Record<OpName, OpFn> = {
-  matmul(inputs) {
-    const a = input(inputs, 'a');
-    const b = input(inputs, 'b');
-    const [m, k] = a.shape as [number, number];
-    const n = b.shape[1] as number;
-    const c = matmulCpu(new Float32Array(a.data), new Float32Array(b.data), m, k, n);
-    return { c: float32Tensor(c, [m, n]) };
-  },
-};
+/**
+ * Creates the host's ops. `gpu` is `navigator.gpu` in a browser; null or undefined means CPU.
+ * A lost GPU device surfaces as GPU_DEVICE_LOST (the run fails, the host's breaker counts it) and
+ * the next run creates a new device.
+ *
+ * @example
+ * const ops = await createHostOps(navigator.gpu);
+ * const { c } = await ops.run('matmul', { a, b });
+ */
+export async function createHostOps(gpu: GPU | null | undefined): Promise<HostOps> {
+  const open = async (): Promise<Hal> => {
+    try {
+      return await createHal({ gpu: gpu ?? null });
+    } catch (e) {
+      console.warn('tabpool: no WebGPU device; running on the CPU', e);
+      return createHal({});
+    }
+  };
+  let hal: Promise<Hal> = open();
+  const first = await hal;
+  const caps = first.capabilities;
 
-export const OP_NAMES = Object.keys(OPS) as OpName[];
+  const withHal = async <T>(fn: (h: Hal) => Promise<T>): Promise<T> => {
+    const h = await hal;
+    try {
+      return await fn(h);
+    } catch (e) {
+      if (isTabpoolError(e) && e.code === 'GPU_DEVICE_LOST') hal = open();
+      throw e;
+    }
+  };
+
+  const ops: Record<
+    OpName,
+    (inputs: Record<string, WireTensor>) => Promise<Record<string, WireTensor>>
+  > = {
+    matmul: (inputs) =>
+      withHal(async (h) => {
+        const a = input(inputs, 'a');
+        const b = input(inputs, 'b');
+        const [m, k] = a.shape as [number, number];
+        const n = b.shape[1] as number;
+        const ta = h.upload(cpuTensor(new Float32Array(a.data), [m, k]));
+        const tb = h.upload(cpuTensor(new Float32Array(b.data), [k, n]));
+        try {
+          const out = await h.run('matmul', [ta, tb], {});
+          try {
+            const c = (await h.read(out)) as Float32Array;
+            return { c: float32Tensor(c, [m, n]) };
+          } finally {
+            h.dispose(out);
+          }
+        } finally {
+          h.dispose(ta);
+          h.dispose(tb);
+        }
+      }),
+  };
+
+  return {
+    backend: first.gpu ? 'webgpu' : 'cpu',
+    adapter: caps ? [caps.vendor, caps.architecture].filter(Boolean).join(' ') || 'unknown' : null,
+    run: (op, inputs) => {
+      const fn = ops[op];
+      if (!fn) throw new InvalidParamsError(`This host cannot run "${String(op)}"`);
+      return fn(inputs);
+    },
+  };
+}

@@ -1,6 +1,9 @@
 import { connectToCoordinator } from '../../core/runtime/connect';
 import { startHostRuntime } from '../../core/runtime/host-runtime';
+import { createHostOps } from '../../core/runtime/ops';
 import { persistStorage } from '../../core/runtime/persist-storage';
 
-startHostRuntime({ kind: 'offscreen', connect: connectToCoordinator });
+void createHostOps(navigator.gpu).then((ops) =>
+  startHostRuntime({ kind: 'offscreen', ops, connect: connectToCoordinator }),
+);
 void persistStorage();

@@ -1,8 +1,13 @@
 import { connectToCoordinator } from '../../core/runtime/connect';
 import { startHostRuntime } from '../../core/runtime/host-runtime';
+import { createHostOps } from '../../core/runtime/ops';
 import { persistStorage } from '../../core/runtime/persist-storage';
 
-const host = startHostRuntime({ kind: 'tab', connect: connectToCoordinator });
 const status = document.getElementById('host-status');
-if (status) status.textContent = `host ${host.hostId}`;
+void createHostOps(navigator.gpu).then((ops) => {
+  const host = startHostRuntime({ kind: 'tab', ops, connect: connectToCoordinator });
+  if (status) {
+    status.textContent = `host ${host.hostId} · ${ops.backend}${ops.adapter ? ` (${ops.adapter})` : ''}`;
+  }
+});
 void persistStorage();

@@ -14,6 +14,8 @@ describe('HostCard', () => {
           served: 7,
           inflight: 1,
           breaker: 'closed',
+          backend: 'webgpu',
+          adapter: 'google swiftshader',
         }}
         nowMs={4_000}
       />,
@@ -25,6 +27,7 @@ describe('HostCard', () => {
     expect(html).toMatch(/data-field="inflight">1</);
     expect(html).toContain('abcdef01');
     expect(html).toMatch(/data-field="breaker"[^>]*>closed \(healthy\)</);
+    expect(html).toMatch(/data-field="backend">WebGPU \(google swiftshader\)</);
   });
 
   it('marks a dead host', () => {
@@ -38,12 +41,15 @@ describe('HostCard', () => {
           served: 0,
           inflight: 0,
           breaker: 'open',
+          backend: 'cpu',
+          adapter: null,
         }}
         nowMs={0}
       />,
     );
     expect(html).toContain('host--dead');
     expect(html).toMatch(/data-field="breaker"[^>]*>open: no new work</);
+    expect(html).toMatch(/data-field="backend">CPU</);
     expect(html).toContain('never');
   });
 });

@@ -21,6 +21,10 @@ export function HostCard({ host, nowMs }: HostCardProps) {
         <span class={`badge badge--${host.state}`}>{host.state}</span>
       </div>
       <dl class="host__facts">
+        <dt>Backend</dt>
+        <dd data-field="backend">
+          {host.backend === 'webgpu' ? `WebGPU${host.adapter ? ` (${host.adapter})` : ''}` : 'CPU'}
+        </dd>
         <dt>Last heartbeat</dt>
         <dd data-field="heartbeat">{formatAgo(host.lastHeartbeatMs, nowMs)}</dd>
         <dt>Requests served</dt>
