@@ -7,6 +7,7 @@
  */
 import type { Channel } from '../messaging/channel';
 import type {
+  BackendPreference,
   CoordinatorToHost,
   HostKind,
   HostToCoordinator,
@@ -61,6 +62,7 @@ export class HostRegistry {
   private readonly savedBreakers = new Map<string, SavedBreaker>();
   private readonly breakerListeners = new Set<(host: HostEntry) => void>();
   private readonly breakerOptions: BreakerOptions;
+  private preferredBackend: BackendPreference = 'auto';
   private timer: ReturnType<typeof setInterval> | null = null;
   private seq = 0;
   readonly heartbeatIntervalMs: number;
@@ -74,6 +76,14 @@ export class HostRegistry {
     this.forgetDeadAfterMs = options.forgetDeadAfterMs ?? 60_000;
     this.now = options.now ?? Date.now;
     this.breakerOptions = options.breaker ?? {};
+  }
+
+  /** Where hosts should run ops (the `preferredBackend` setting); sent to every host. */
+  setPreferredBackend(preferred: BackendPreference): void {
+    this.preferredBackend = preferred;
+    for (const h of this.hosts.values()) {
+      if (h.state !== 'dead') h.control.post({ type: 'configure', preferredBackend: preferred });
+    }
   }
 
   /** Breaker states from before a service-worker restart, by host id. */
@@ -149,6 +159,7 @@ export class HostRegistry {
             this.emitChange();
           });
           if (msg.dataPlane === 'control') this.attach(entry, control);
+          control.post({ type: 'configure', preferredBackend: this.preferredBackend });
           const orphan = this.orphanData.get(msg.hostId);
           if (orphan) {
             this.orphanData.delete(msg.hostId);
@@ -162,6 +173,13 @@ export class HostRegistry {
             entry.lastHeartbeatMs = this.now();
             // The host's own count survives a service-worker restart; ours starts from zero.
             entry.served = Math.max(entry.served, msg.served);
+            this.emitChange();
+          }
+          return;
+        case 'host-update':
+          if (entry && entry.state !== 'dead') {
+            entry.backend = msg.backend === 'webgpu' ? 'webgpu' : 'cpu';
+            entry.adapter = typeof msg.adapter === 'string' ? msg.adapter : null;
             this.emitChange();
           }
           return;
@@ -190,7 +208,7 @@ export class HostRegistry {
     if (entry.data && entry.data !== entry.control) entry.data.close();
     entry.data = data;
     data.onMessage((msg) => {
-      if (msg.type === 'host-hello' || msg.type === 'pong') return; // control plane
+      if (msg.type === 'host-hello' || msg.type === 'pong' || msg.type === 'host-update') return;
       for (const cb of this.dataListeners) cb(entry, msg);
     });
     entry.state = 'ready';

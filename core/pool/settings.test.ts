@@ -3,14 +3,22 @@ import { DEFAULT_SETTINGS, loadSettings, parseSettings, SETTINGS_KEY } from './s
 
 describe('settings', () => {
   it('has defaults', () => {
-    expect(DEFAULT_SETTINGS).toEqual({ modelBaseUrl: 'https://huggingface.co', poolTabs: 1 });
+    expect(DEFAULT_SETTINGS).toEqual({
+      modelBaseUrl: 'https://huggingface.co',
+      preferredBackend: 'auto',
+      poolTabs: 1,
+    });
   });
 
   it('keeps valid values and replaces each bad one with its default', () => {
-    expect(parseSettings({ modelBaseUrl: 'http://127.0.0.1:8080', poolTabs: 3 })).toEqual({
-      modelBaseUrl: 'http://127.0.0.1:8080',
-      poolTabs: 3,
-    });
+    expect(
+      parseSettings({
+        modelBaseUrl: 'http://127.0.0.1:8080',
+        poolTabs: 3,
+        preferredBackend: 'cpu',
+      }),
+    ).toEqual({ modelBaseUrl: 'http://127.0.0.1:8080', poolTabs: 3, preferredBackend: 'cpu' });
+    expect(parseSettings({ preferredBackend: 'cuda' }).preferredBackend).toBe('auto');
     expect(parseSettings({ modelBaseUrl: 'javascript:alert(1)', poolTabs: 99 })).toEqual(
       DEFAULT_SETTINGS,
     );

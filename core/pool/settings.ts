@@ -12,6 +12,11 @@ const SettingsSchema = v.object({
     v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//, 'http(s) only')),
     'https://huggingface.co',
   ),
+  /**
+   * Where hosts run tensor ops: `auto` uses a hardware GPU and the CPU otherwise (a software
+   * adapter such as SwiftShader is slower than the CPU kernels); `webgpu` uses any adapter.
+   */
+  preferredBackend: v.fallback(v.picklist(['auto', 'webgpu', 'cpu']), 'auto'),
   /** Pool tabs to keep besides host #0. */
   poolTabs: v.fallback(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8)), 1),
 });

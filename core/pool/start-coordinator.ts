@@ -131,6 +131,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
       startHostRuntime({
         kind: 'background',
         ops,
+        reconfigure: (preferred) => createHostOps(globalThis.navigator?.gpu, preferred),
         connect: async () => ({ control: local, data: local }),
       }),
     );
@@ -145,7 +146,9 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
   registry.onDeath((host) => respawner.hostDied(host.kind));
   void persistBreakers(coordinator);
   const resize = async () => {
-    poolTabs = options.poolTabs ?? (await loadSettings(browser.storage?.local)).poolTabs;
+    const settings = await loadSettings(browser.storage?.local);
+    registry.setPreferredBackend(settings.preferredBackend);
+    poolTabs = options.poolTabs ?? settings.poolTabs;
     await spawnHosts(poolTabs);
     await retireExtraTabs(registry, poolTabs);
   };

@@ -40,8 +40,20 @@ export interface Pong {
   served: number;
   inflight: number;
 }
-export type HostToCoordinatorControl = HostHello | Pong;
-export type CoordinatorToHostControl = Ping;
+/** The coordinator's settings for a host, sent after its hello and whenever they change. */
+export interface Configure {
+  type: 'configure';
+  preferredBackend: BackendPreference;
+}
+export type BackendPreference = 'auto' | 'webgpu' | 'cpu';
+/** A host's report that its backend changed (after a `configure`). */
+export interface HostUpdate {
+  type: 'host-update';
+  backend: 'webgpu' | 'cpu';
+  adapter: string | null;
+}
+export type HostToCoordinatorControl = HostHello | Pong | HostUpdate;
+export type CoordinatorToHostControl = Ping | Configure;
 
 // ---- data plane ----
 

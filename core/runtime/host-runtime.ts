@@ -6,6 +6,7 @@
 import type { Channel } from '../messaging/channel';
 import { isTabpoolError, KernelFailedError, toWireError, UnknownOpError } from '../protocol/errors';
 import type {
+  BackendPreference,
   CoordinatorToHost,
   HostKind,
   HostToCoordinator,
@@ -34,6 +35,8 @@ export interface HostRuntimeOptions {
   connect: (hostId: string) => Promise<HostConnection>;
   /** The kernels this host runs ops on (`createHostOps`). */
   ops: HostOps;
+  /** Re-creates the ops for another backend preference (`configure` from the coordinator). */
+  reconfigure?: (preferred: BackendPreference) => Promise<HostOps>;
   /** Wait before reconnecting; doubles per failed attempt up to 8×. */
   reconnectDelayMs?: number;
 }
@@ -67,6 +70,8 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
     const onControl = (msg: CoordinatorToHost) => {
       if (msg.type === 'ping') {
         conn.control.post({ type: 'pong', seq: msg.seq, served, inflight });
+      } else if (msg.type === 'configure') {
+        void configure(conn, msg.preferredBackend);
       }
     };
     const onData = (msg: CoordinatorToHost) => {
@@ -90,10 +95,17 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
       hostId,
       kind: options.kind,
       ops: [...OP_NAMES, ...TASK_NAMES],
-      backend: options.ops.backend,
-      adapter: options.ops.adapter,
+      backend: ops.backend,
+      adapter: ops.adapter,
       dataPlane: conn.data === conn.control ? 'control' : 'message-port',
     });
+  };
+
+  let ops = options.ops;
+  const configure = async (conn: HostConnection, preferred: BackendPreference) => {
+    if (preferred === ops.preferred || !options.reconfigure) return;
+    ops = await options.reconfigure(preferred);
+    conn.control.post({ type: 'host-update', backend: ops.backend, adapter: ops.adapter });
   };
 
   const runOp = async (conn: HostConnection, msg: RunRequest) => {
@@ -101,7 +113,7 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
     let reply: HostToCoordinatorData;
     let transfer: ArrayBuffer[] = [];
     try {
-      const outputs = await runGuarded(() => options.ops.run(msg.op, msg.inputs));
+      const outputs = await runGuarded(() => ops.run(msg.op, msg.inputs));
       transfer = Object.values(outputs).map((t) => t.data);
       reply = { type: 'run-result', runId: msg.runId, outputs };
       served++;

@@ -7,7 +7,7 @@
 import { createHal, type Hal } from '../../kernels/hal/hal';
 import { cpuTensor } from '../../kernels/tensor/tensor';
 import { InvalidParamsError, isTabpoolError } from '../protocol/errors';
-import type { RunRequest } from '../protocol/host';
+import type { BackendPreference, RunRequest } from '../protocol/host';
 import { float32Tensor, type WireTensor } from '../protocol/tensor';
 
 type OpName = RunRequest['op'];
@@ -15,7 +15,9 @@ type OpName = RunRequest['op'];
 export const OP_NAMES: OpName[] = ['matmul'];
 
 export interface HostOps {
-  /** `webgpu` when the host got an adapter, else `cpu`. */
+  /** What the host was asked for (`configure`). */
+  readonly preferred: BackendPreference;
+  /** `webgpu` when ops run on an adapter, else `cpu`. */
   readonly backend: 'webgpu' | 'cpu';
   /** The adapter as it describes itself (vendor, architecture), or null on the CPU. */
   readonly adapter: string | null;
@@ -28,8 +30,22 @@ function input(inputs: Record<string, WireTensor>, name: string): WireTensor {
   return t;
 }
 
+/** A software adapter (SwiftShader, WARP, llvmpipe): correct, but slower than the CPU kernels. */
+export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info as Partial<GPUAdapterInfo> | undefined;
+  if (info?.isFallbackAdapter) return true;
+  const text = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.description ?? ''}`;
+  return /swiftshader|llvmpipe|lavapipe|warp|software/i.test(text);
+}
+
+const describeAdapter = (adapter: GPUAdapter): string => {
+  const info = adapter.info as Partial<GPUAdapterInfo> | undefined;
+  return [info?.vendor, info?.architecture].filter(Boolean).join(' ') || 'unknown adapter';
+};
+
 /**
  * Creates the host's ops. `gpu` is `navigator.gpu` in a browser; null or undefined means CPU.
+ * With `auto`, a software adapter is not used: the CPU kernels are faster than an emulated GPU.
  * A lost GPU device surfaces as GPU_DEVICE_LOST (the run fails, the host's breaker counts it) and
  * the next run creates a new device.
  *
@@ -37,10 +53,22 @@ function input(inputs: Record<string, WireTensor>, name: string): WireTensor {
  * const ops = await createHostOps(navigator.gpu);
  * const { c } = await ops.run('matmul', { a, b });
  */
-export async function createHostOps(gpu: GPU | null | undefined): Promise<HostOps> {
+export async function createHostOps(
+  gpu: GPU | null | undefined,
+  preferred: BackendPreference = 'auto',
+): Promise<HostOps> {
+  let useGpu: GPU | null = preferred === 'cpu' ? null : (gpu ?? null);
+  let skipped: string | null = null;
+  if (useGpu && preferred === 'auto') {
+    const probe = await useGpu.requestAdapter().catch(() => null);
+    if (probe && isSoftwareAdapter(probe)) {
+      skipped = `${describeAdapter(probe)} (software, not used)`;
+      useGpu = null;
+    }
+  }
   const open = async (): Promise<Hal> => {
     try {
-      return await createHal({ gpu: gpu ?? null });
+      return await createHal({ gpu: useGpu });
     } catch (e) {
       console.warn('tabpool: no WebGPU device; running on the CPU', e);
       return createHal({});
@@ -88,8 +116,11 @@ export async function createHostOps(gpu: GPU | null | undefined): Promise<HostOp
   };
 
   return {
+    preferred,
     backend: first.gpu ? 'webgpu' : 'cpu',
-    adapter: caps ? [caps.vendor, caps.architecture].filter(Boolean).join(' ') || 'unknown' : null,
+    adapter: caps
+      ? [caps.vendor, caps.architecture].filter(Boolean).join(' ') || 'unknown adapter'
+      : skipped,
     run: (op, inputs) => {
       const fn = ops[op];
       if (!fn) throw new InvalidParamsError(`This host cannot run "${String(op)}"`);

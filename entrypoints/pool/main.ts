@@ -5,7 +5,12 @@ import { persistStorage } from '../../core/runtime/persist-storage';
 
 const status = document.getElementById('host-status');
 void createHostOps(navigator.gpu).then((ops) => {
-  const host = startHostRuntime({ kind: 'tab', ops, connect: connectToCoordinator });
+  const host = startHostRuntime({
+    kind: 'tab',
+    ops,
+    connect: connectToCoordinator,
+    reconfigure: (preferred) => createHostOps(navigator.gpu, preferred),
+  });
   if (status) {
     status.textContent = `host ${host.hostId} · ${ops.backend}${ops.adapter ? ` (${ops.adapter})` : ''}`;
   }
