@@ -10,25 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matmulCpu } from '../../kernels/matmul/cpu';
 import { launchFirefoxWithExtension } from '../../tools/firefox.mjs';
 import { servePages } from '../../tools/page-server.mjs';
+import type { TabpoolWindow } from './harness';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 
-type T = {
-  tabpool: {
-    call(op: string, params?: unknown, o?: unknown): Promise<unknown>;
-    matmul(
-      a: Float32Array,
-      b: Float32Array,
-      m: number,
-      k: number,
-      n: number,
-    ): Promise<{
-      c: Float32Array;
-      host: { kind: string; id: string };
-      raw: { c: { data: unknown } };
-    }>;
-  };
-};
 type Host = { id: string; kind: string; state: string; served: number };
 
 let ff: Awaited<ReturnType<typeof launchFirefoxWithExtension>>;
@@ -57,7 +42,9 @@ async function openExtensionPage(path: string): Promise<Page> {
 
 async function status(p: Page): Promise<Host[]> {
   return (
-    (await p.evaluate(() => (window as unknown as T).tabpool.call('status'))) as { hosts: Host[] }
+    (await p.evaluate(() => (window as unknown as TabpoolWindow).tabpool.call('status'))) as {
+      hosts: Host[];
+    }
   ).hosts;
 }
 
@@ -95,20 +82,22 @@ afterAll(async () => {
 
 describe('Firefox', () => {
   it('announces itself and answers hello', async () => {
-    const hello = await page.evaluate(() => (window as unknown as T).tabpool.call('hello'));
+    const hello = await page.evaluate(() =>
+      (window as unknown as TabpoolWindow).tabpool.call('hello'),
+    );
     expect(hello).toMatchObject({ extension: 'tabpool', protocol: 1 });
     expect(await page.evaluate(() => document.documentElement.dataset.tabpoolProtocols)).toBe('1');
   });
 
   it('refuses until the user allows the site in the popup', async () => {
     const refused = await page.evaluate(() =>
-      (window as unknown as T).tabpool.call('status').then(
+      (window as unknown as TabpoolWindow).tabpool.call('status').then(
         () => 'ok',
         (e: { code: string }) => e.code,
       ),
     );
     expect(refused).toBe('NOT_GRANTED');
-    const access = page.evaluate(() => (window as unknown as T).tabpool.call('access'));
+    const access = page.evaluate(() => (window as unknown as TabpoolWindow).tabpool.call('access'));
     const popup = await openExtensionPage('/popup.html');
     const allow = `[data-origin="${server.origin}"] [data-action="allow"]`;
     await popup.waitForSelector(allow);
@@ -130,7 +119,7 @@ describe('Firefox', () => {
       Array.from({ length: len }, (_, i) => (((i * 7919 + seed * 104729) % 2001) - 1000) / 1000);
     const got = await page.evaluate(
       async (m, k, n, a, b) => {
-        const r = await (window as unknown as T).tabpool.matmul(
+        const r = await (window as unknown as TabpoolWindow).tabpool.matmul(
           Float32Array.from(a),
           Float32Array.from(b),
           m,
@@ -155,7 +144,7 @@ describe('Firefox', () => {
     const kinds = await page.evaluate(async () => {
       const out: string[] = [];
       for (let i = 0; i < 8; i++) {
-        const r = await (window as unknown as T).tabpool.matmul(
+        const r = await (window as unknown as TabpoolWindow).tabpool.matmul(
           Float32Array.of(i),
           Float32Array.of(2),
           1,
@@ -216,7 +205,7 @@ describe('Firefox', () => {
     const ids = await page.evaluate(async () => {
       const out: string[] = [];
       for (let i = 0; i < 4; i++) {
-        const r = await (window as unknown as T).tabpool.matmul(
+        const r = await (window as unknown as TabpoolWindow).tabpool.matmul(
           Float32Array.of(i),
           Float32Array.of(5),
           1,
@@ -242,7 +231,7 @@ describe('Firefox', () => {
     await popup.click(revoke);
     await popup.waitForSelector(`.grants__item[data-origin="${server.origin}"]`, { hidden: true });
     const code = await page.evaluate(() =>
-      (window as unknown as T).tabpool.call('status').then(
+      (window as unknown as TabpoolWindow).tabpool.call('status').then(
         () => 'ok',
         (e: { code: string }) => e.code,
       ),

@@ -91,3 +91,26 @@ export const readyKinds = (hosts: HostView[]) =>
     .filter((h) => h.state === 'ready')
     .map((h) => h.kind)
     .sort();
+
+/** What tests/pages/tabpool-call.js puts on a test page's window. */
+export type TabpoolWindow = {
+  tabpool: {
+    call(op: string, params?: unknown, options?: unknown): Promise<unknown>;
+    sendRaw(
+      message: unknown,
+      id: string | null,
+    ): Promise<{ ok: boolean; error?: { code: string } }>;
+    matmul(
+      a: Float32Array,
+      b: Float32Array,
+      m: number,
+      k: number,
+      n: number,
+    ): Promise<{
+      c: Float32Array;
+      shape: number[];
+      host: { kind: string; id: string };
+      raw: { c: { data: unknown } };
+    }>;
+  };
+};

@@ -5,29 +5,13 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matmulCpu } from '../../kernels/matmul/cpu';
-import { type Harness, readyKinds, startHarness, waitForHosts } from './harness';
-
-type TabpoolWindow = {
-  tabpool: {
-    call(op: string, params?: unknown): Promise<unknown>;
-    sendRaw(
-      message: unknown,
-      id: string | null,
-    ): Promise<{ ok: boolean; error?: { code: string } }>;
-    matmul(
-      a: Float32Array,
-      b: Float32Array,
-      m: number,
-      k: number,
-      n: number,
-    ): Promise<{
-      c: Float32Array;
-      shape: number[];
-      host: { kind: string; id: string };
-      raw: unknown;
-    }>;
-  };
-};
+import {
+  type Harness,
+  readyKinds,
+  startHarness,
+  type TabpoolWindow,
+  waitForHosts,
+} from './harness';
 
 /** Deterministic values, the same in Node and in the page. */
 const values = (length: number, seed: number) =>

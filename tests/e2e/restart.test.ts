@@ -4,19 +4,13 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, readyKinds, startHarness, waitForHosts } from './harness';
-
-type TabpoolWindow = {
-  tabpool: {
-    matmul(
-      a: Float32Array,
-      b: Float32Array,
-      m: number,
-      k: number,
-      n: number,
-    ): Promise<{ c: Float32Array; host: { kind: string; id: string } }>;
-  };
-};
+import {
+  type Harness,
+  readyKinds,
+  startHarness,
+  type TabpoolWindow,
+  waitForHosts,
+} from './harness';
 
 let h: Harness;
 let page: Page;
