@@ -20,7 +20,7 @@ import {
 import { type ProgressEvent, toModelSummary } from '../protocol/models';
 import type { PageReply, SessionEvent } from '../protocol/page';
 import { startHostRuntime } from '../runtime/host-runtime';
-import { createHostOps } from '../runtime/ops';
+import { createPageOps } from '../runtime/page-ops';
 import { OriginGate } from '../security/origin-gate';
 import { OriginLimiter } from '../security/rate-limiter';
 import { Coordinator, type CoordinatorOptions } from './coordinator';
@@ -127,11 +127,11 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
     const { port1, port2 } = new MessageChannel();
     registry.addControl(messagePortChannel<HostToCoordinator, CoordinatorToHost>(port1));
     const local = messagePortChannel<CoordinatorToHost, HostToCoordinator>(port2);
-    void createHostOps(globalThis.navigator?.gpu).then((ops) =>
+    void createPageOps(globalThis.navigator?.gpu).then((ops) =>
       startHostRuntime({
         kind: 'background',
         ops,
-        reconfigure: (preferred) => createHostOps(globalThis.navigator?.gpu, preferred),
+        reconfigure: (preferred) => createPageOps(globalThis.navigator?.gpu, preferred),
         connect: async () => ({ control: local, data: local }),
       }),
     );

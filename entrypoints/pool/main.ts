@@ -1,15 +1,15 @@
 import { connectToCoordinator } from '../../core/runtime/connect';
 import { startHostRuntime } from '../../core/runtime/host-runtime';
-import { createHostOps } from '../../core/runtime/ops';
+import { createPageOps } from '../../core/runtime/page-ops';
 import { persistStorage } from '../../core/runtime/persist-storage';
 
 const status = document.getElementById('host-status');
-void createHostOps(navigator.gpu).then((ops) => {
+void createPageOps(navigator.gpu).then((ops) => {
   const host = startHostRuntime({
     kind: 'tab',
     ops,
     connect: connectToCoordinator,
-    reconfigure: (preferred) => createHostOps(navigator.gpu, preferred),
+    reconfigure: (preferred) => createPageOps(navigator.gpu, preferred),
   });
   if (status) {
     status.textContent = `host ${host.hostId} · ${ops.backend}${ops.adapter ? ` (${ops.adapter})` : ''}`;
