@@ -291,4 +291,21 @@ describe('models in the shared store', () => {
       'org/flaky@main:ready',
     ]);
   });
+
+  it('shows the store on the options page, where deleting a model frees its own bytes', async () => {
+    const options = await h.context.newPage();
+    await options.goto(`chrome-extension://${h.extensionId}/options.html`);
+    await options.waitForSelector('[data-model="org/flaky@main"]');
+    expect(await options.getAttribute('[data-model="org/a@main"]', 'data-state')).toBe('ready');
+    expect(await options.textContent('[data-field="storage"]')).toMatch(/saved by sharing/);
+    const before = await storeState();
+    await options.click('[aria-label="Delete org/flaky@main"]');
+    await options.waitForSelector('[data-model="org/flaky@main"]', { state: 'detached' });
+    const after = await storeState();
+    expect(after.models['org/flaky@main']).toBeUndefined();
+    // org/flaky is org/a's bytes under another name: deleting it frees nothing org/a still uses.
+    expect(after.chunkBytes).toBe(before.chunkBytes);
+    expect(await storedFileSha('org/a@main', 'model.safetensors')).toBe(sha(modelA));
+    await options.close();
+  });
 });
