@@ -23,6 +23,7 @@ import { startHostRuntime } from '../runtime/host-runtime';
 import { createPageOps } from '../runtime/page-ops';
 import { OriginGate } from '../security/origin-gate';
 import { OriginLimiter } from '../security/rate-limiter';
+import { badgeFor } from './badge';
 import { Coordinator, type CoordinatorOptions } from './coordinator';
 import type { SavedBreaker } from './host-breaker';
 import type { HostRegistry } from './host-registry';
@@ -58,7 +59,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
   };
   const pageContext = { coordinator, extensionVersion, gate, limiter: new OriginLimiter(), models };
   coordinator.start();
-  showPendingOnBadge(gate);
+  showHealthOnBadge(gate, registry);
 
   browser.runtime.onConnect.addListener((port) => {
     switch (port.name) {
@@ -204,13 +205,22 @@ function fromExtensionPage(sender: { url?: string; id?: string } | undefined): b
   return sender?.id === browser.runtime.id && !!sender.url?.startsWith(browser.runtime.getURL('/'));
 }
 
-/** The toolbar badge counts pages waiting for the user's consent. */
-function showPendingOnBadge(gate: OriginGate): void {
+/** The toolbar badge: pages waiting for consent, or a pool with no ready host. */
+function showHealthOnBadge(gate: OriginGate, registry: HostRegistry): void {
   const action = browser.action ?? browser.browserAction;
-  gate.onChange(() => {
-    const n = gate.pendingPrompts().length;
-    void action?.setBadgeText({ text: n > 0 ? String(n) : '' });
-  });
+  let last = '';
+  const update = throttle(() => {
+    const hosts = registry.all().filter((h) => h.state !== 'dead');
+    const badge = badgeFor(gate.pendingPrompts().length, registry.ready().length, hosts.length);
+    const key = JSON.stringify(badge);
+    if (key === last) return;
+    last = key;
+    void action?.setBadgeText({ text: badge.text });
+    void action?.setTitle({ title: badge.title });
+    if (badge.color) void action?.setBadgeBackgroundColor({ color: badge.color });
+  }, 250);
+  gate.onChange(update);
+  registry.onChange(update);
 }
 
 /** Only our bridge frame may attach sessions: its origin claim is what we trust. */

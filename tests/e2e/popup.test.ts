@@ -46,6 +46,14 @@ const readPopup = (p: Page) =>
     })),
   }));
 
+/** The extension's toolbar badge text, read from the service worker. */
+const badgeText = () =>
+  h.serviceWorker.evaluate(() =>
+    (
+      globalThis as unknown as { chrome: { action: { getBadgeText(d: object): Promise<string> } } }
+    ).chrome.action.getBadgeText({}),
+  );
+
 /** One 1×1 matmul from the page; resolves with the error code, or 'ok'. */
 const tryMatmul = (p: Page) =>
   p.evaluate(async () => {
@@ -68,10 +76,16 @@ describe('popup', () => {
     expect(view.granted).toEqual([]);
     expect(await popup.isVisible(`[aria-label="Allow ${h.origin}"]`)).toBe(true);
     await popup.screenshot({ path: resolve(ARTIFACTS, 'popup-consent.png') });
+    for (let i = 0; i < 50 && (await badgeText()) !== '1'; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(await badgeText()).toBe('1'); // the toolbar says someone is waiting
     await popup.click(`[aria-label="Allow ${h.origin}"]`);
     expect(await answer).toEqual({ state: 'granted' });
     await popup.waitForSelector(`.grants__item[data-origin="${h.origin}"]`);
     expect((await readPopup(popup)).pending).toEqual([]);
+    for (let i = 0; i < 50 && (await badgeText()) !== ''; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(await badgeText()).toBe('');
   });
 
   it('lists both hosts as ready, with heartbeats and the requests each served', async () => {
