@@ -7,6 +7,7 @@ describe('settings', () => {
       modelBaseUrl: 'https://huggingface.co',
       preferredBackend: 'auto',
       poolTabs: 1,
+      idleRetireSeconds: 600,
     });
   });
 
@@ -17,7 +18,14 @@ describe('settings', () => {
         poolTabs: 3,
         preferredBackend: 'cpu',
       }),
-    ).toEqual({ modelBaseUrl: 'http://127.0.0.1:8080', poolTabs: 3, preferredBackend: 'cpu' });
+    ).toEqual({
+      modelBaseUrl: 'http://127.0.0.1:8080',
+      poolTabs: 3,
+      preferredBackend: 'cpu',
+      idleRetireSeconds: 600,
+    });
+    expect(parseSettings({ idleRetireSeconds: -1 }).idleRetireSeconds).toBe(600);
+    expect(parseSettings({ idleRetireSeconds: 0 }).idleRetireSeconds).toBe(0);
     expect(parseSettings({ preferredBackend: 'cuda' }).preferredBackend).toBe('auto');
     expect(parseSettings({ modelBaseUrl: 'javascript:alert(1)', poolTabs: 99 })).toEqual(
       DEFAULT_SETTINGS,

@@ -17,8 +17,16 @@ const SettingsSchema = v.object({
    * adapter such as SwiftShader is slower than the CPU kernels); `webgpu` uses any adapter.
    */
   preferredBackend: v.fallback(v.picklist(['auto', 'webgpu', 'cpu']), 'auto'),
-  /** Pool tabs to keep besides host #0. */
+  /** Pool tabs to keep besides host #0 while there is work. */
   poolTabs: v.fallback(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8)), 1),
+  /**
+   * After this many seconds without work, pool tabs are closed (host #0 stays); the next request
+   * opens them again. 0 keeps them open.
+   */
+  idleRetireSeconds: v.fallback(
+    v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(24 * 3600)),
+    600,
+  ),
 });
 
 export type Settings = v.InferOutput<typeof SettingsSchema>;

@@ -29,9 +29,10 @@ import type { SavedBreaker } from './host-breaker';
 import type { HostRegistry } from './host-registry';
 import type { ModelsContext } from './page-handler';
 import { senderOrigin, servePageChannel } from './page-sessions';
+import { PoolSizer } from './pool-sizer';
 import { servePopupChannel, throttle } from './popup-port';
 import { Respawner } from './respawner';
-import { DEFAULT_SETTINGS, loadSettings, SETTINGS_KEY } from './settings';
+import { loadSettings, SETTINGS_KEY } from './settings';
 import { BRIDGE_PATH, ensureOffscreenHost, ensurePoolTabs, hasOffscreen } from './spawner';
 
 export interface StartOptions extends CoordinatorOptions {
@@ -138,24 +139,35 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
     );
   }
 
-  // The pool's size is a setting; until it is read, the option (or 1) stands.
-  let poolTabs = options.poolTabs ?? DEFAULT_SETTINGS.poolTabs;
+  // How many pool tabs to keep is a setting; idle pools shrink to host #0 and grow on demand.
+  const sizer = new PoolSizer({
+    apply: async (tabs) => {
+      await spawnHosts(tabs);
+      await retireExtraTabs(registry, tabs);
+    },
+    onError: (e) => console.error('tabpool: could not resize the pool', e),
+  });
   const respawner = new Respawner({
-    spawn: (kind) => (kind === 'offscreen' ? ensureOffscreenHost() : ensurePoolTabs(poolTabs)),
+    spawn: (kind) => (kind === 'offscreen' ? ensureOffscreenHost() : ensurePoolTabs(sizer.desired)),
     onError: (kind, e) => console.error(`tabpool: could not respawn the ${kind} host`, e),
   });
   registry.onDeath((host) => respawner.hostDied(host.kind));
+  registry.onChange(() => {
+    if (registry.all().some((h) => h.inflight > 0)) sizer.noteWork();
+  });
+  setInterval(() => sizer.tick(), 1_000);
   void persistBreakers(coordinator);
-  const resize = async () => {
+  const configure = async () => {
     const settings = await loadSettings(browser.storage?.local);
     registry.setPreferredBackend(settings.preferredBackend);
-    poolTabs = options.poolTabs ?? settings.poolTabs;
-    await spawnHosts(poolTabs);
-    await retireExtraTabs(registry, poolTabs);
+    sizer.configure({
+      poolTabs: options.poolTabs ?? settings.poolTabs,
+      idleRetireSeconds: settings.idleRetireSeconds,
+    });
   };
-  void resize();
+  void configure();
   browser.storage?.onChanged.addListener((changes, area) => {
-    if (area === 'local' && SETTINGS_KEY in changes) void resize();
+    if (area === 'local' && SETTINGS_KEY in changes) void configure();
   });
   return coordinator;
 }

@@ -88,6 +88,33 @@ describe('options page', () => {
     expect(await backends()).toEqual(['cpu', 'cpu']);
   });
 
+  it('closes idle pool tabs after the idle time and reopens them when work comes', async () => {
+    await options.fill('input[name="idleRetireSeconds"]', '2');
+    await options.click('button[type="submit"]');
+    const poolTabs = () => h.context.pages().filter((p) => p.url().endsWith('/pool.html')).length;
+    const start = Date.now();
+    while (poolTabs() > 0) {
+      if (Date.now() - start > 20_000) throw new Error('idle pool tab was not retired');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // Only host #0 is left, and it still serves; the work brings the pool tab back.
+    const served = await page.evaluate(async () => {
+      const t = (
+        window as unknown as {
+          tabpool: {
+            matmul(...a: unknown[]): Promise<{ c: Float32Array; host: { kind: string } }>;
+          };
+        }
+      ).tabpool;
+      const r = await t.matmul(Float32Array.of(6), Float32Array.of(7), 1, 1, 1);
+      return { c: r.c[0], kind: r.host.kind };
+    });
+    expect(served).toEqual({ c: 42, kind: 'offscreen' });
+    await waitForHosts(page, (hosts) => readyKinds(hosts).join() === 'offscreen,tab');
+    await options.fill('input[name="idleRetireSeconds"]', '0');
+    await options.click('button[type="submit"]');
+  });
+
   it('refuses a model server that is not http(s)', async () => {
     await options.fill('input[name="modelBaseUrl"]', 'ftp://example.com/models');
     await options.click('button[type="submit"]');

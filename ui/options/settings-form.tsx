@@ -35,6 +35,16 @@ export function SettingsForm({ settings, save }: SettingsFormProps) {
         />
       </label>
       <label>
+        Close idle pool tabs after (seconds, 0 = never)
+        <input
+          name="idleRetireSeconds"
+          type="number"
+          min={0}
+          value={draft.idleRetireSeconds}
+          onInput={(e) => setDraft({ ...draft, idleRetireSeconds: Number(e.currentTarget.value) })}
+        />
+      </label>
+      <label>
         Backend
         <select
           name="preferredBackend"
