@@ -13,7 +13,7 @@ import type { CoordinatorToHost, HostToCoordinator } from '../protocol/host';
 import { PAGE_OPS, type PageReply } from '../protocol/page';
 import { startHostRuntime } from '../runtime/host-runtime';
 import { createHostOps } from '../runtime/ops';
-import { type GrantTable, OriginGate } from '../security/origin-gate';
+import { memoryGrantTable, OriginGate } from '../security/origin-gate';
 import { OriginLimiter } from '../security/rate-limiter';
 import { Coordinator } from './coordinator';
 import { handlePageRequest, type PageContext } from './page-handler';
@@ -21,19 +21,6 @@ import { handlePageRequest, type PageContext } from './page-handler';
 const RUNS = Number(process.env.TABPOOL_FUZZ_RUNS ?? 100_000);
 const SEED = Number(process.env.TABPOOL_FUZZ_SEED ?? 20261126);
 const ORIGIN = 'https://fuzz.example';
-
-/** The grants table as a Map: the gate's logic is what runs, not a stand-in for it. */
-function mapTable(): GrantTable {
-  const rows = new Map<string, { origin: string; grantedAt: number; scopes: string[] }>();
-  return {
-    get: async (o) => rows.get(o),
-    put: async (r) => rows.set(r.origin, r),
-    delete: async (o) => {
-      rows.delete(o);
-    },
-    toArray: async () => [...rows.values()],
-  };
-}
 
 let ctx: PageContext;
 let coordinator: Coordinator;
@@ -52,7 +39,7 @@ beforeAll(async () => {
     ops: await createHostOps(null),
     connect: async () => ({ control: hostEnd, data: hostEnd }),
   }).stop;
-  const gate = new OriginGate(mapTable());
+  const gate = new OriginGate(memoryGrantTable());
   await gate.decide(ORIGIN, true);
   ctx = {
     coordinator,

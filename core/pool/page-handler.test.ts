@@ -1,22 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type GrantTable, OriginGate } from '../security/origin-gate';
+import { memoryGrantTable, OriginGate } from '../security/origin-gate';
 import { OriginLimiter } from '../security/rate-limiter';
 import { Coordinator } from './coordinator';
 import { handlePageRequest, type PageContext } from './page-handler';
 
 const ORIGIN = 'https://page.example';
-
-function mapTable(): GrantTable {
-  const rows = new Map<string, { origin: string; grantedAt: number; scopes: string[] }>();
-  return {
-    get: async (o) => rows.get(o),
-    put: async (r) => rows.set(r.origin, r),
-    delete: async (o) => {
-      rows.delete(o);
-    },
-    toArray: async () => [...rows.values()],
-  };
-}
 
 const coordinators: Coordinator[] = [];
 afterEach(() => {
@@ -26,7 +14,7 @@ afterEach(() => {
 async function context(granted = true): Promise<PageContext> {
   const coordinator = new Coordinator();
   coordinators.push(coordinator);
-  const gate = new OriginGate(mapTable());
+  const gate = new OriginGate(memoryGrantTable());
   if (granted) await gate.decide(ORIGIN, true);
   return {
     coordinator,

@@ -18,6 +18,19 @@ export interface GrantTable {
   toArray(): Promise<GrantRow[]>;
 }
 
+/** A grants table in memory: for tests, and wherever IndexedDB cannot be had. */
+export function memoryGrantTable(): GrantTable {
+  const rows = new Map<string, GrantRow>();
+  return {
+    get: async (origin) => rows.get(origin),
+    put: async (row) => rows.set(row.origin, row),
+    delete: async (origin) => {
+      rows.delete(origin);
+    },
+    toArray: async () => [...rows.values()],
+  };
+}
+
 export interface PendingPrompt {
   origin: string;
   askedAtMs: number;

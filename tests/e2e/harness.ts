@@ -114,3 +114,15 @@ export type TabpoolWindow = {
     }>;
   };
 };
+
+/**
+ * The usual start of a suite: Chromium with the extension, the test page, its origin allowed in
+ * the popup, and both hosts (offscreen document and pool tab) ready.
+ */
+export async function startGrantedHarness(): Promise<{ h: Harness; page: Page }> {
+  const h = await startHarness();
+  const page = await h.openPage();
+  await h.grant(page);
+  await waitForHosts(page, (hosts) => readyKinds(hosts).join() === 'offscreen,tab');
+  return { h, page };
+}

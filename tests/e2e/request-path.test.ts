@@ -8,7 +8,7 @@ import { matmulCpu } from '../../kernels/matmul/cpu';
 import {
   type Harness,
   readyKinds,
-  startHarness,
+  startGrantedHarness,
   type TabpoolWindow,
   waitForHosts,
 } from './harness';
@@ -21,10 +21,7 @@ let h: Harness;
 let page: Page;
 
 beforeAll(async () => {
-  h = await startHarness();
-  page = await h.openPage();
-  await h.grant(page);
-  await waitForHosts(page, (hosts) => readyKinds(hosts).join() === 'offscreen,tab');
+  ({ h, page } = await startGrantedHarness());
 });
 
 afterAll(async () => {

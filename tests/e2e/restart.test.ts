@@ -6,8 +6,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Harness,
-  readyKinds,
-  startHarness,
+  startGrantedHarness,
   type TabpoolWindow,
   waitForHosts,
 } from './harness';
@@ -16,10 +15,7 @@ let h: Harness;
 let page: Page;
 
 beforeAll(async () => {
-  h = await startHarness();
-  page = await h.openPage();
-  await h.grant(page);
-  await waitForHosts(page, (hosts) => readyKinds(hosts).join() === 'offscreen,tab');
+  ({ h, page } = await startGrantedHarness());
 });
 
 afterAll(async () => {
