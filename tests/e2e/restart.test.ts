@@ -4,12 +4,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Harness,
-  startGrantedHarness,
-  type TabpoolWindow,
-  waitForHosts,
-} from './harness';
+import { type Harness, startGrantedHarness, type TabpoolWindow, waitForHosts } from './harness';
 
 let h: Harness;
 let page: Page;
