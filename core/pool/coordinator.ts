@@ -15,6 +15,7 @@ import type { CoordinatorToHostData, HostWork, RunRequest, TaskRequest } from '.
 import type { HostKind } from '../protocol/page';
 import type { WireTensor } from '../protocol/tensor';
 import { type HostEntry, HostRegistry, type RegistryOptions } from './host-registry';
+import { PoolMetrics } from './pool-metrics';
 
 export interface RunOptions {
   /** Epoch ms by which the run must finish. */
@@ -54,6 +55,8 @@ export interface TaskOutcome {
 
 export class Coordinator {
   readonly registry: HostRegistry;
+  /** Finished jobs per second and their latency, for the popup. */
+  readonly metrics = new PoolMetrics();
   private readonly maxAttempts: number;
   private readonly pending = new Map<number, PendingRun>();
   private nextRunId = 1;
@@ -144,6 +147,20 @@ export class Coordinator {
 
   /** Places a job, retrying on another host when its host is lost, until attempts run out. */
   private async submit(
+    work: HostWork,
+    options: RunOptions,
+    build: (runId: number) => { message: CoordinatorToHostData; transfer: Transferable[] },
+    onProgress?: (progress: unknown) => void,
+  ): Promise<{ value: unknown; host: { id: string; kind: HostKind }; attempts: number }> {
+    const startedMs = Date.now();
+    try {
+      return await this.place(work, options, build, onProgress);
+    } finally {
+      this.metrics.record(Date.now() - startedMs);
+    }
+  }
+
+  private async place(
     work: HostWork,
     options: RunOptions,
     build: (runId: number) => { message: CoordinatorToHostData; transfer: Transferable[] },

@@ -6,11 +6,13 @@ import type { Channel } from '../messaging/channel';
 import type { PoolStatusMessage, PopupCommand } from '../protocol/host';
 import type { OriginGate } from '../security/origin-gate';
 import type { HostRegistry } from './host-registry';
+import type { PoolMetrics } from './pool-metrics';
 
 export function servePopupChannel(
   channel: Channel<PopupCommand, PoolStatusMessage>,
   registry: HostRegistry,
   gate: OriginGate,
+  metrics: PoolMetrics,
 ): void {
   const push = async () => {
     const granted = await gate.granted();
@@ -18,6 +20,7 @@ export function servePopupChannel(
       type: 'pool-status',
       atMs: Date.now(),
       hosts: registry.summaries(),
+      metrics: metrics.series(),
       consent: {
         pending: gate.pendingPrompts(),
         granted: granted.map((g) => ({ origin: g.origin, grantedAt: g.grantedAt })),

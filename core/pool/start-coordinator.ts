@@ -97,7 +97,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
       }
       case POPUP_PORT_NAME:
         if (!fromExtensionPage(port.sender)) return port.disconnect();
-        servePopupChannel(runtimePortChannel(port), registry, gate);
+        servePopupChannel(runtimePortChannel(port), registry, gate, coordinator.metrics);
         return;
       default:
         port.disconnect(); // not a port of ours

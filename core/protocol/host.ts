@@ -132,11 +132,23 @@ export const SESSION_PORT_NAME = 'tabpool-session';
 export const PAGE_PORT_NAME = 'tabpool-page';
 export const POPUP_PORT_NAME = 'tabpool-popup';
 
+/** Throughput and latency over the last minute, one-second buckets, oldest first. */
+export interface MetricsSeries {
+  /** Bucket start times (epoch ms). */
+  atMs: number[];
+  /** Requests finished in each second. */
+  completed: number[];
+  /** Median latency of the requests finished in each second (ms), null when none finished. */
+  latencyMs: (number | null)[];
+}
+
 /** Pushed to the popup on its port whenever the pool or the grants change, and on a timer. */
 export interface PoolStatusMessage {
   type: 'pool-status';
   atMs: number;
   hosts: import('./page').HostSummary[];
+  /** The last minute, per second: finished requests and their median latency. */
+  metrics: MetricsSeries;
   consent: {
     /** Origins waiting for the user's answer, oldest first. */
     pending: { origin: string; askedAtMs: number }[];

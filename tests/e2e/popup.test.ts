@@ -107,6 +107,12 @@ describe('popup', () => {
     expect(view.hosts.every((x) => /just now|\d+ s ago/.test(x.heartbeat))).toBe(true);
     expect(view.hosts.map((x) => x.served)).toEqual([2, 2]);
     expect(view.granted).toEqual([h.origin]);
+    // The last minute's activity: at least the 4 matmuls, and a latency.
+    await popup.waitForFunction(
+      () => Number(document.querySelector('[data-field="requests-minute"]')?.textContent) >= 4,
+    );
+    expect(await popup.textContent('[data-field="latency"]')).toMatch(/^\d+ ms$/);
+    expect(await popup.getAttribute('.sparkline path', 'd')).toMatch(/^M/);
     await popup.screenshot({ path: resolve(ARTIFACTS, 'popup-healthy.png') });
   });
 

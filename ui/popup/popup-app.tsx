@@ -1,6 +1,7 @@
 import { ConsentPanel } from '../consent/consent-panel';
 import { poolHeadline } from '../pool/format';
 import { HostCard } from '../pool/host-card';
+import { PoolActivity } from '../pool/pool-activity';
 import { useNow, usePoolStatus } from '../pool/use-pool-status';
 
 export function PopupApp() {
@@ -16,6 +17,7 @@ export function PopupApp() {
         </p>
       </header>
       {status && <ConsentPanel consent={status.consent} nowMs={now} send={send} />}
+      {status && <PoolActivity metrics={status.metrics} />}
       {hosts !== null && hosts.length > 0 && (
         <section aria-labelledby="hosts-title">
           <h2 id="hosts-title">Runtime hosts</h2>
