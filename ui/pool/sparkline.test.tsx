@@ -13,6 +13,8 @@ describe('Sparkline', () => {
   });
 
   it('draws nothing for a minute without data', () => {
-    expect(renderToString(<Sparkline values={[null, null]} label="empty" />)).toContain('<path d fill');
+    expect(renderToString(<Sparkline values={[null, null]} label="empty" />)).toContain(
+      '<path d fill',
+    );
   });
 });
