@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'DOWNLOAD_FAILED'
   | 'NOT_FOUND'
   | 'MODEL_NOT_READY'
+  | 'BAD_MODEL_FILE'
+  | 'UNSUPPORTED_MODEL'
   | 'ABORTED'
   | 'NOT_INSTALLED'
   | 'NOT_GRANTED'
@@ -128,6 +130,18 @@ export class NotFoundError extends TabpoolError {
 export class ModelNotReadyError extends TabpoolError {
   readonly code = 'MODEL_NOT_READY';
 }
+/**
+ * A model file is malformed: a safetensors header out of range or overlapping, a dtype or
+ * shape that does not match its bytes, a config.json missing a field the architecture needs.
+ * `detail.file` names the file.
+ */
+export class BadModelFileError extends TabpoolError {
+  readonly code = 'BAD_MODEL_FILE';
+}
+/** The model's `model_type` (or one of its options) is not an architecture tabpool runs. */
+export class UnsupportedModelError extends TabpoolError {
+  readonly code = 'UNSUPPORTED_MODEL';
+}
 /** The caller cancelled the operation (its AbortSignal fired). */
 export class AbortedError extends TabpoolError {
   readonly code = 'ABORTED';
@@ -173,6 +187,8 @@ const classesByCode: Record<ErrorCode, ErrorClass> = {
   DOWNLOAD_FAILED: DownloadFailedError,
   NOT_FOUND: NotFoundError,
   MODEL_NOT_READY: ModelNotReadyError,
+  BAD_MODEL_FILE: BadModelFileError,
+  UNSUPPORTED_MODEL: UnsupportedModelError,
   ABORTED: AbortedError,
   NOT_INSTALLED: NotInstalledError,
   NOT_GRANTED: NotGrantedError,
