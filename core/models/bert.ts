@@ -1,0 +1,211 @@
+/**
+ * BERT-family encoders (bert, roberta): post-norm transformer layers over word + position +
+ * token-type embeddings, with the pooler and a sequence-classification head when the
+ * checkpoint has them.
+ */
+import { cpuTensor, cpuToDense, type Tensor } from '../../kernels/tensor/tensor';
+import { BadModelFileError, InvalidParamsError } from '../protocol/errors';
+import { add, linear, pickPosition, selfAttention } from './blocks';
+import type { BertConfig } from './config';
+import type { Scope } from './graph';
+import type { Architecture, ModelInputs, Stage, StageContext } from './model';
+import { findPrefix, type Params } from './params';
+
+export function bertArchitecture(config: BertConfig, params: Params): Architecture {
+  const { hidden, heads, intermediate, eps, act } = config;
+  const headDim = hidden / heads;
+  if (!Number.isInteger(headDim)) {
+    throw new BadModelFileError(
+      'config.json: hidden_size is not a multiple of num_attention_heads',
+      {
+        detail: { file: 'config.json', field: 'num_attention_heads' },
+      },
+    );
+  }
+  const p = findPrefix(params, 'embeddings.word_embeddings.weight', [
+    '',
+    `${config.modelType}.`,
+    'bert.',
+    'roberta.',
+  ]);
+  const H = [hidden];
+
+  function idsOf(inputs: ModelInputs): Tensor {
+    const ids = inputs.input_ids;
+    if (!ids || ids.dtype !== 'i32' || ids.shape.length !== 2) {
+      throw new InvalidParamsError(`${config.modelType} needs input_ids i32 [batch, seq]`, {
+        detail: { field: 'input_ids' },
+      });
+    }
+    return ids;
+  }
+
+  /** Position ids: 0..S-1 (BERT), or RoBERTa's offset count of unmasked tokens. */
+  function positions(ctx: StageContext): Int32Array {
+    const out = new Int32Array(ctx.batch * ctx.seq);
+    const mask = ctx.inputs.attention_mask;
+    const maskData = mask?.storage.backend === 'cpu' ? mask.storage.data : null;
+    for (let b = 0; b < ctx.batch; b++) {
+      let count = 0;
+      for (let i = 0; i < ctx.seq; i++) {
+        const on = maskData ? maskData[b * ctx.seq + i] !== 0 : true;
+        if (config.positionOffset > 0) {
+          // RoBERTa: padding positions use padding_idx, real tokens count up after it.
+          count += on ? 1 : 0;
+          out[b * ctx.seq + i] = on ? config.positionOffset - 1 + count : config.positionOffset - 1;
+        } else {
+          out[b * ctx.seq + i] = i;
+        }
+      }
+    }
+    return out;
+  }
+
+  const embed: Stage = {
+    name: 'embeddings',
+    kind: 'embed',
+    async run(s, _hidden, ctx) {
+      const ids = s.upload(cpuToDense(idsOf(ctx.inputs)) as Int32Array, [ctx.batch, ctx.seq]);
+      if (ctx.seq > config.maxPositions) {
+        throw new InvalidParamsError(
+          `Sequence of ${ctx.seq} is longer than the model's ${config.maxPositions} positions`,
+          { detail: { field: 'input_ids', limit: config.maxPositions } },
+        );
+      }
+      const word = await s.run('gather', [await w('embeddings.word_embeddings.weight'), ids], {});
+      const posIds = s.upload(positions(ctx), [ctx.batch, ctx.seq]);
+      const pos = await s.run(
+        'gather',
+        [await w('embeddings.position_embeddings.weight'), posIds],
+        {},
+      );
+      let x = await add(s, word, pos);
+      const typeTable = await params.maybe(`${p}embeddings.token_type_embeddings.weight`);
+      if (typeTable) {
+        const typeIds = ctx.inputs.token_type_ids;
+        const types = typeIds
+          ? s.upload(cpuToDense(typeIds) as Int32Array, [ctx.batch, ctx.seq])
+          : s.upload(new Int32Array(ctx.batch * ctx.seq), [ctx.batch, ctx.seq]);
+        x = await add(s, x, await s.run('gather', [typeTable, types], {}));
+      }
+      return s.run(
+        'layerNorm',
+        [x, await w('embeddings.LayerNorm.weight', H), await w('embeddings.LayerNorm.bias', H)],
+        { eps },
+      );
+    },
+  };
+
+  function w(name: string, shape?: number[]) {
+    return params.get(`${p}${name}`, shape);
+  }
+
+  const layerStage = (i: number): Stage => ({
+    name: `layer.${i}`,
+    kind: 'layer',
+    async run(s: Scope, x, ctx) {
+      const base = `encoder.layer.${i}.`;
+      const lin = async (t: Tensor, name: string, out: number, inp: number, fn = 'none' as const) =>
+        linear(
+          s,
+          t,
+          await w(`${base}${name}.weight`, [out, inp]),
+          await w(`${base}${name}.bias`, [out]),
+          fn,
+        );
+      const h = x as Tensor;
+      const q = await lin(h, 'attention.self.query', hidden, hidden);
+      const k = await lin(h, 'attention.self.key', hidden, hidden);
+      const v = await lin(h, 'attention.self.value', hidden, hidden);
+      const shape = { batch: ctx.batch, seq: ctx.seq, heads, kvHeads: heads, headDim };
+      const ctxOut = await selfAttention(s, q, k, v, shape, {
+        causal: false,
+        kvLengths: ctx.kvLengths,
+      });
+      const attn = await lin(ctxOut, 'attention.output.dense', hidden, hidden);
+      const h1 = await s.run(
+        'layerNorm',
+        [
+          await add(s, attn, h),
+          await w(`${base}attention.output.LayerNorm.weight`, H),
+          await w(`${base}attention.output.LayerNorm.bias`, H),
+        ],
+        { eps },
+      );
+      const inter = await linear(
+        s,
+        h1,
+        await w(`${base}intermediate.dense.weight`, [intermediate, hidden]),
+        await w(`${base}intermediate.dense.bias`, [intermediate]),
+        act,
+      );
+      const out = await lin(inter, 'output.dense', hidden, intermediate);
+      return s.run(
+        'layerNorm',
+        [
+          await add(s, out, h1),
+          await w(`${base}output.LayerNorm.weight`, H),
+          await w(`${base}output.LayerNorm.bias`, H),
+        ],
+        { eps },
+      );
+    },
+  });
+
+  const head: Stage = {
+    name: 'head',
+    kind: 'head',
+    async run(s, x) {
+      const h = x as Tensor;
+      const out: Record<string, Tensor> = { last_hidden_state: h };
+      const poolW = await params.maybe(`${p}pooler.dense.weight`, [hidden, hidden]);
+      let pooled: Tensor | null = null;
+      if (poolW) {
+        const cls = await pickPosition(s, h, 0);
+        pooled = await linear(s, cls, poolW, await w('pooler.dense.bias', H));
+        pooled = await s.run('unary', [pooled], { fn: 'tanh' });
+        out.pooler_output = pooled;
+      }
+      const labels = config.labels?.length;
+      if (params.has('classifier.weight') && pooled) {
+        // BertForSequenceClassification: a linear layer on the pooled CLS.
+        const clsW = await params.get('classifier.weight');
+        const n = clsW.shape[0] as number;
+        if (labels && labels !== n) throw badHead(n, labels);
+        out.logits = await linear(s, pooled, clsW, await params.get('classifier.bias', [n]));
+      } else if (params.has('classifier.dense.weight')) {
+        // RobertaForSequenceClassification: dense + tanh + out_proj on the CLS token.
+        const cls = await pickPosition(s, h, 0);
+        const d = await linear(
+          s,
+          cls,
+          await params.get('classifier.dense.weight', [hidden, hidden]),
+          await params.get('classifier.dense.bias', H),
+        );
+        const t = await s.run('unary', [d], { fn: 'tanh' });
+        const outW = await params.get('classifier.out_proj.weight');
+        const n = outW.shape[0] as number;
+        if (labels && labels !== n) throw badHead(n, labels);
+        out.logits = await linear(s, t, outW, await params.get('classifier.out_proj.bias', [n]));
+      }
+      return out;
+    },
+  };
+
+  const stages = [embed, ...Array.from({ length: config.layers }, (_, i) => layerStage(i)), head];
+  return {
+    stages,
+    lastHiddenStateIsNormed: false,
+    seqOf(inputs) {
+      const [batch, seq] = idsOf(inputs).shape as [number, number];
+      return { batch, seq };
+    },
+    dummyInputs: () => ({ input_ids: cpuTensor(new Int32Array(1), [1, 1]) }),
+  };
+}
+
+function badHead(rows: number, labels: number) {
+  return new BadModelFileError(`The classifier has ${rows} outputs but id2label has ${labels}`, {
+    detail: { file: 'config.json', field: 'id2label' },
+  });
+}

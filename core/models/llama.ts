@@ -1,0 +1,122 @@
+/**
+ * The Llama family (llama, qwen2, mistral): RMSNorm, rotary positions, grouped-query attention,
+ * a SwiGLU MLP, and a head that is its own matrix or tied to the embeddings.
+ */
+import { cpuTensor, cpuToDense, type Tensor } from '../../kernels/tensor/tensor';
+import { InvalidParamsError } from '../protocol/errors';
+import { add, linear, pickPosition, selfAttention } from './blocks';
+import type { LlamaConfig } from './config';
+import type { Architecture, ModelInputs, Stage } from './model';
+import { findPrefix, type Params } from './params';
+
+export function llamaArchitecture(config: LlamaConfig, params: Params): Architecture {
+  const { hidden, heads, kvHeads, headDim, intermediate, eps } = config;
+  const p = findPrefix(params, 'embed_tokens.weight', ['model.', '']);
+  const w = (name: string, shape?: number[]) => params.get(`${p}${name}`, shape);
+  const maybe = (name: string, shape?: number[]) => params.maybe(`${p}${name}`, shape);
+  const H = [hidden];
+  const tied = config.tieEmbeddings ?? !params.has('lm_head.weight');
+
+  const idsOf = (inputs: ModelInputs): Tensor => {
+    const ids = inputs.input_ids;
+    if (!ids || ids.dtype !== 'i32' || ids.shape.length !== 2) {
+      throw new InvalidParamsError(`${config.modelType} needs input_ids i32 [batch, seq]`, {
+        detail: { field: 'input_ids' },
+      });
+    }
+    return ids;
+  };
+
+  const embed: Stage = {
+    name: 'embeddings',
+    kind: 'embed',
+    async run(s, _hidden, ctx) {
+      const ids = s.upload(cpuToDense(idsOf(ctx.inputs)) as Int32Array, [ctx.batch, ctx.seq]);
+      return s.run('gather', [await w('embed_tokens.weight', [config.vocab, hidden]), ids], {});
+    },
+  };
+
+  const layer = (i: number): Stage => ({
+    name: `layer.${i}`,
+    kind: 'layer',
+    async run(s, x, ctx) {
+      const base = `layers.${i}.`;
+      const h = x as Tensor;
+      const proj = async (
+        t: Tensor,
+        name: string,
+        out: number,
+        inp: number,
+        bias: boolean,
+        fn = 'none' as const,
+      ) =>
+        linear(
+          s,
+          t,
+          await w(`${base}${name}.weight`, [out, inp]),
+          bias ? await maybe(`${base}${name}.bias`, [out]) : null,
+          fn,
+        );
+      const x1 = await s.run('rmsNorm', [h, await w(`${base}input_layernorm.weight`, H)], { eps });
+      const q = await proj(x1, 'self_attn.q_proj', heads * headDim, hidden, config.qkvBias);
+      const k = await proj(x1, 'self_attn.k_proj', kvHeads * headDim, hidden, config.qkvBias);
+      const v = await proj(x1, 'self_attn.v_proj', kvHeads * headDim, hidden, config.qkvBias);
+      const attn = await selfAttention(
+        s,
+        q,
+        k,
+        v,
+        { batch: ctx.batch, seq: ctx.seq, heads, kvHeads, headDim },
+        {
+          causal: true,
+          kvLengths: ctx.kvLengths,
+          rotary: { theta: config.ropeTheta, positionOffset: ctx.positionOffset },
+          cache: ctx.cache ? { cache: ctx.cache, layer: i } : undefined,
+        },
+      );
+      const h1 = await add(
+        s,
+        await proj(attn, 'self_attn.o_proj', hidden, heads * headDim, config.mlpBias),
+        h,
+      );
+      const x2 = await s.run(
+        'rmsNorm',
+        [h1, await w(`${base}post_attention_layernorm.weight`, H)],
+        { eps },
+      );
+      const gate = await linear(
+        s,
+        x2,
+        await w(`${base}mlp.gate_proj.weight`, [intermediate, hidden]),
+        config.mlpBias ? await maybe(`${base}mlp.gate_proj.bias`, [intermediate]) : null,
+        config.act,
+      );
+      const up = await proj(x2, 'mlp.up_proj', intermediate, hidden, config.mlpBias);
+      const glu = await s.run('binary', [gate, up], { fn: 'mul' });
+      return add(s, await proj(glu, 'mlp.down_proj', hidden, intermediate, config.mlpBias), h1);
+    },
+  });
+
+  const head: Stage = {
+    name: 'head',
+    kind: 'head',
+    async run(s, x, ctx) {
+      const normed = await s.run('rmsNorm', [x as Tensor, await w('norm.weight', H)], { eps });
+      const headW = tied
+        ? await w('embed_tokens.weight', [config.vocab, hidden])
+        : await params.get('lm_head.weight', [config.vocab, hidden]);
+      const rows = ctx.lastLogitsOnly ? await pickPosition(s, normed, ctx.seq - 1) : normed;
+      return { last_hidden_state: normed, logits: await linear(s, rows, headW, null) };
+    },
+  };
+
+  return {
+    stages: [embed, ...Array.from({ length: config.layers }, (_, i) => layer(i)), head],
+    lastHiddenStateIsNormed: true,
+    seqOf(inputs) {
+      const [batch, seq] = idsOf(inputs).shape as [number, number];
+      return { batch, seq };
+    },
+    dummyInputs: () => ({ input_ids: cpuTensor(new Int32Array(1), [1, 1]) }),
+  };
+}
