@@ -256,6 +256,98 @@ describe('a byte-level BPE (GPT-2) tokenizer', () => {
   });
 });
 
+const hex = (b: number) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
+const SP_VOCAB = [
+  '<unk>',
+  '<s>',
+  '</s>',
+  ...Array.from({ length: 256 }, (_, b) => hex(b)),
+  '▁',
+  'h',
+  'i',
+  '▁h',
+  '▁hi',
+];
+const sp = (t: string) => SP_VOCAB.indexOf(t);
+/** A Llama-style (SentencePiece BPE with byte fallback, Metaspace-like decoder) tokenizer.json. */
+const llamaJson = {
+  version: '1.0',
+  added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
+  normalizer: {
+    type: 'Sequence',
+    normalizers: [
+      { type: 'Prepend', prepend: '▁' },
+      { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+    ],
+  },
+  pre_tokenizer: null,
+  post_processor: {
+    type: 'TemplateProcessing',
+    single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+    pair: [
+      { SpecialToken: { id: '<s>', type_id: 0 } },
+      { Sequence: { id: 'A', type_id: 0 } },
+      { Sequence: { id: 'B', type_id: 1 } },
+    ],
+    special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
+  },
+  decoder: {
+    type: 'Sequence',
+    decoders: [
+      { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
+      { type: 'ByteFallback' },
+      { type: 'Fuse' },
+      { type: 'Strip', content: ' ', start: 1, stop: 0 },
+    ],
+  },
+  model: {
+    type: 'BPE',
+    dropout: null,
+    unk_token: '<unk>',
+    continuing_subword_prefix: null,
+    end_of_word_suffix: null,
+    fuse_unk: true,
+    byte_fallback: true,
+    ignore_merges: false,
+    vocab: Object.fromEntries(SP_VOCAB.map((t, i) => [t, i])),
+    merges: ['▁ h', '▁h i'],
+  },
+};
+
+describe('a SentencePiece BPE (Llama) tokenizer with byte fallback', () => {
+  const files = modelFilesFromMap('test/llama', {
+    'tokenizer.json': JSON.stringify(llamaJson),
+    'tokenizer_config.json': JSON.stringify({
+      bos_token: '<s>',
+      eos_token: '</s>',
+      unk_token: '<unk>',
+    }),
+  });
+
+  it('encodes unknown characters as bytes and decodes them back', async () => {
+    const tok = await load(files);
+    const ids = tok.encode('hi 😀');
+    expect(ids).toEqual([
+      1,
+      sp('▁hi'),
+      sp('▁'),
+      ...[0xf0, 0x9f, 0x98, 0x80].map((b) => sp(hex(b))),
+    ]);
+    expect(tok.decode(ids, { skipSpecialTokens: true })).toBe('hi 😀');
+    expect(tok.bosTokenId).toBe(1);
+    expect(tok.eosTokenIds).toEqual([2]);
+  });
+
+  it('streams byte-fallback pieces as whole characters, keeping the spaces between words', async () => {
+    const tok = await load(files);
+    const ids = tok.encode('hi 😀 hi', { addSpecialTokens: false });
+    const stream = tok.decodeStream();
+    const pieces = ids.map((i) => stream.push(i));
+    expect(pieces.join('') + stream.flush()).toBe('hi 😀 hi');
+    expect(pieces.filter((p) => p !== '')).toEqual(['hi', ' ', '😀', ' hi']);
+  });
+});
+
 describe('loadTokenizer failures', () => {
   it('answers null without tokenizer.json', async () => {
     expect(await loadTokenizer(modelFilesFromMap('m', { 'config.json': '{}' }))).toBeNull();
