@@ -94,6 +94,18 @@ describe('openWeights', () => {
     expect(e.code).toBe('NOT_FOUND');
   });
 
+  it('reads a header larger than the first head read with a second one', async () => {
+    const big = writeSafetensors(
+      { w: { dtype: 'F32', shape: [1], data: f32(5) } },
+      { note: 'x'.repeat(100_000) },
+    );
+    const { files, reads, heads } = counted({ 'model.safetensors': big });
+    const w = await openWeights(files);
+    expect(heads).toEqual(['model.safetensors', 'model.safetensors']);
+    expect([...(await w.float32('w'))]).toEqual([5]);
+    expect(reads).toEqual(['model.safetensors']);
+  });
+
   it('reads each file once when the files offer no readHead', async () => {
     const { files, reads } = counted({ 'model.safetensors': single }, false);
     const w = await openWeights(files);

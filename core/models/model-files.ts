@@ -99,6 +99,7 @@ export interface Weights {
 
 const SINGLE = 'model.safetensors';
 const INDEX = 'model.safetensors.index.json';
+const FIRST_HEAD_BYTES = 64 * 1024;
 
 interface Shard {
   file: string;
@@ -110,7 +111,8 @@ interface Shard {
 /** A shard's header: through `readHead` when the files offer it, else from the whole file. */
 async function openShard(files: ModelFiles, file: string): Promise<Shard | null> {
   if (files.readHead) {
-    const first = await files.readHead(file, 8);
+    // Most headers fit in the first 64 KiB: one read; a larger one takes a second.
+    const first = await files.readHead(file, FIRST_HEAD_BYTES);
     if (first === null) return null;
     const options = { file, fileSize: first.fileSize };
     const end = safetensorsHeaderLength(first.bytes, options);
