@@ -3,8 +3,7 @@ import { defineContentScript } from 'wxt/utils/define-content-script';
 import { runtimePortChannel } from '../core/messaging/channel';
 import { BRIDGE_PATH } from '../core/pool/spawner';
 import { PAGE_PORT_NAME, SESSION_PORT_NAME } from '../core/protocol/host';
-import type { ProgressEvent } from '../core/protocol/models';
-import type { PageReply } from '../core/protocol/page';
+import type { PageEvent, PageReply } from '../core/protocol/page';
 import { startContentRelay } from '../core/relay/content-relay';
 import { bridgeHandoff, pipeHandoff } from '../core/relay/session-handoff';
 
@@ -19,7 +18,7 @@ export default defineContentScript({
       window,
       extensionVersion: browser.runtime.getManifest().version,
       connect: () =>
-        runtimePortChannel<PageReply | ProgressEvent, unknown>(
+        runtimePortChannel<PageReply | PageEvent, unknown>(
           browser.runtime.connect({ name: PAGE_PORT_NAME }),
         ),
       handoff: canBridge

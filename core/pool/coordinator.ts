@@ -11,7 +11,14 @@ import {
   NoHostError,
   TimeoutError,
 } from '../protocol/errors';
-import type { CoordinatorToHostData, HostWork, RunRequest, TaskRequest } from '../protocol/host';
+import type {
+  CoordinatorToHostData,
+  HostWork,
+  RunRequest,
+  TaskName,
+  TaskParamsByName,
+  TaskRequest,
+} from '../protocol/host';
 import type { HostKind } from '../protocol/page';
 import type { WireTensor } from '../protocol/tensor';
 import { type HostEntry, HostRegistry, type RegistryOptions } from './host-registry';
@@ -131,9 +138,9 @@ export class Coordinator {
    * Runs a task (work that is not a tensor op) on a host, with progress. A task whose host dies
    * is started again on another host: tasks must be resumable (downloads resume from the store).
    */
-  async task(
-    task: TaskRequest['task'],
-    params: TaskRequest['params'],
+  async task<K extends TaskName>(
+    task: K,
+    params: TaskParamsByName[K],
     options: TaskOptions,
   ): Promise<TaskOutcome> {
     const { value, host, attempts } = await this.submit(
@@ -143,6 +150,26 @@ export class Coordinator {
       options.onProgress,
     );
     return { result: value, host, attempts };
+  }
+
+  /**
+   * Runs a task once on every ready host (no retries) and returns their results: for work
+   * every host must do, like dropping a model from memory.
+   */
+  async broadcastTask<K extends TaskName>(
+    task: K,
+    params: TaskParamsByName[K],
+    options: RunOptions,
+  ): Promise<unknown[]> {
+    const hosts = this.registry.ready().filter((h) => h.ops.includes(task));
+    return Promise.all(
+      hosts.map((host) =>
+        this.dispatch(host, options, (runId) => ({
+          message: { type: 'task', runId, task, params } as TaskRequest,
+          transfer: [],
+        })),
+      ),
+    );
   }
 
   /** Places a job, retrying on another host when its host is lost, until attempts run out. */
@@ -201,6 +228,8 @@ export class Coordinator {
       const abandon = (error: Error) => {
         if (!this.pending.delete(runId)) return;
         cleanup();
+        // The host may still be working on it: a task (a generation, a download) stops there too.
+        host.data?.post({ type: 'task-cancel', runId }, []);
         host.inflight--;
         this.registry.emitChange();
         reject(error);

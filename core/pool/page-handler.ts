@@ -3,6 +3,8 @@
  * one reply — a result or a typed error. Runs in the coordinator, never in the content script.
  */
 import { AbortedError, BadMessageError, NotGrantedError, toWireError } from '../protocol/errors';
+import type { TaskName, TaskParamsByName } from '../protocol/host';
+import type { TokenEvent } from '../protocol/inference';
 import type { ModelSummary, ModelsLoadResult, ProgressEvent } from '../protocol/models';
 import {
   type CancelRequest,
@@ -33,8 +35,8 @@ export interface PageContext {
   defaultDeadlineMs?: number;
   /** The channel's requests in flight, by id: what `cancel` can reach. */
   inflight?: Map<string, AbortController>;
-  /** Sends a streamed event (progress) to the page before the final reply. */
-  emit?: (event: ProgressEvent) => void;
+  /** Sends a streamed event (download progress, generated tokens) before the final reply. */
+  emit?: (event: ProgressEvent | TokenEvent) => void;
   /** The shared model store, as the coordinator sees it. */
   models: ModelsContext;
 }
@@ -147,10 +149,70 @@ async function run(
       result = { c: outputs.c as MatmulResult['c'], host };
       break;
     }
+    case 'models.unload': {
+      const replies = await ctx.coordinator.broadcastTask('model-unload', request.params, {
+        deadlineAtMs,
+        signal,
+      });
+      let unloaded = 0;
+      for (const r of replies) unloaded += (r as { unloaded?: number }).unloaded ?? 0;
+      result = { unloaded };
+      break;
+    }
+    case 'run':
+      result = (await modelTask(
+        ctx,
+        'model-run',
+        request.params,
+        deadlineAtMs,
+        signal,
+      )) as ResultByOp['run'];
+      break;
+    case 'embed':
+      result = (await modelTask(
+        ctx,
+        'model-embed',
+        request.params,
+        deadlineAtMs,
+        signal,
+      )) as ResultByOp['embed'];
+      break;
+    case 'classify':
+      result = (await modelTask(
+        ctx,
+        'model-classify',
+        request.params,
+        deadlineAtMs,
+        signal,
+      )) as ResultByOp['classify'];
+      break;
+    case 'generate':
+      result = (await modelTask(ctx, 'model-generate', request.params, deadlineAtMs, signal, (p) =>
+        ctx.emit?.({
+          tabpool: PROTOCOL_VERSION,
+          id: request.id,
+          event: 'token',
+          token: (p as { token: TokenEvent['token'] }).token,
+        }),
+      )) as ResultByOp['generate'];
+      break;
     default:
       assertNever(request);
   }
   return { tabpool: PROTOCOL_VERSION, id: request.id, ok: true, result };
+}
+
+/** Runs a model task on the pool; the stored model must be `ready` (NOT_FOUND / MODEL_NOT_READY). */
+async function modelTask<K extends TaskName>(
+  ctx: PageContext,
+  task: K,
+  params: TaskParamsByName[K],
+  deadlineAtMs: number,
+  signal: AbortSignal,
+  onProgress?: (progress: unknown) => void,
+): Promise<unknown> {
+  const { result } = await ctx.coordinator.task(task, params, { deadlineAtMs, signal, onProgress });
+  return result;
 }
 
 /** Rejects with ABORTED when `signal` fires first. */

@@ -4,8 +4,7 @@
  * frame — becomes a page channel with an origin the browser vouched for.
  */
 import type { Channel } from '../messaging/channel';
-import type { ProgressEvent } from '../protocol/models';
-import type { PageReply, SessionEvent } from '../protocol/page';
+import type { PageEvent, PageReply, SessionEvent } from '../protocol/page';
 import { collectBuffers } from '../protocol/tensor';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol/version';
 import { handlePageRequest, type PageContext } from './page-handler';
@@ -18,7 +17,7 @@ export interface PageChannelOptions {
 }
 
 export function servePageChannel(
-  channel: Channel<unknown, PageReply | SessionEvent | ProgressEvent>,
+  channel: Channel<unknown, PageReply | SessionEvent | PageEvent>,
   options: PageChannelOptions,
   ctx: Omit<PageContext, 'origin' | 'inflight' | 'emit'>,
 ): void {
@@ -36,7 +35,7 @@ export function servePageChannel(
     ...ctx,
     origin: options.origin,
     inflight: new Map<string, AbortController>(),
-    emit: (event: ProgressEvent) => channel.post(event),
+    emit: (event: PageEvent) => channel.post(event),
   };
   channel.onMessage(async (raw) => {
     const reply = await handlePageRequest(raw, pageCtx);

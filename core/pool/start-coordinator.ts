@@ -17,10 +17,11 @@ import {
   SESSION_PORT_NAME,
   type SessionAttach,
 } from '../protocol/host';
-import { type ProgressEvent, toModelSummary } from '../protocol/models';
-import type { PageReply, SessionEvent } from '../protocol/page';
+import { toModelSummary } from '../protocol/models';
+import type { PageEvent, PageReply, SessionEvent } from '../protocol/page';
 import { startHostRuntime } from '../runtime/host-runtime';
 import { createPageOps } from '../runtime/page-ops';
+import { createPageTasks } from '../runtime/page-tasks';
 import { OriginGate } from '../security/origin-gate';
 import { OriginLimiter } from '../security/rate-limiter';
 import { badgeFor } from './badge';
@@ -79,7 +80,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
           return;
         }
         servePageChannel(
-          runtimePortChannel<unknown, PageReply | SessionEvent | ProgressEvent>(port),
+          runtimePortChannel<unknown, PageReply | SessionEvent | PageEvent>(port),
           port.name === SESSION_PORT_NAME ? { origin, session: 'relay' } : { origin },
           pageContext,
         );
@@ -116,7 +117,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
         );
       } else if (data?.type === 'session-attach' && isBridgeClient(source)) {
         servePageChannel(
-          messagePortChannel<unknown, PageReply | SessionEvent | ProgressEvent>(port),
+          messagePortChannel<unknown, PageReply | SessionEvent | PageEvent>(port),
           { origin: data.origin, session: 'bridge' },
           pageContext,
         );
@@ -135,6 +136,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
         ops,
         reconfigure: (preferred) => createPageOps(globalThis.navigator?.gpu, preferred),
         connect: async () => ({ control: local, data: local }),
+        ...createPageTasks(),
       }),
     );
   }

@@ -4,6 +4,13 @@
  * carry tensors and travel on a MessagePort where the browser offers one (transferable buffers).
  */
 import type { WireError } from './errors';
+import type {
+  ClassifyParams,
+  EmbedParams,
+  GenerateParams,
+  RunParams,
+  UnloadParams,
+} from './inference';
 import type { HostKind } from './page';
 import type { WireTensor } from './tensor';
 
@@ -78,12 +85,28 @@ export interface RunError {
   runId: number;
   error: WireError;
 }
-/** Work that is not a tensor op: downloading a model into the shared store. */
-export interface TaskRequest {
+/** The params of each task (work that is not a tensor op). */
+export interface TaskParamsByName {
+  /** Downloads a model into the shared store. */
+  'download-model': DownloadModelTask;
+  'model-run': RunParams;
+  'model-embed': EmbedParams;
+  'model-classify': ClassifyParams;
+  /** Progress events are `{ token: { id, text } }`. */
+  'model-generate': GenerateParams;
+  'model-unload': UnloadParams;
+}
+export type TaskName = keyof TaskParamsByName;
+export interface TaskRequest<K extends TaskName = TaskName> {
   type: 'task';
   runId: number;
-  task: 'download-model';
-  params: DownloadModelTask;
+  task: K;
+  params: TaskParamsByName[K];
+}
+/** The coordinator stopped waiting for a task (cancel, deadline): the host should stop it too. */
+export interface TaskCancel {
+  type: 'task-cancel';
+  runId: number;
 }
 export interface DownloadModelTask {
   /** The model server, from the extension's settings (never from a page). */
@@ -102,10 +125,10 @@ export interface TaskResult {
   runId: number;
   result: unknown;
 }
-export type CoordinatorToHostData = RunRequest | TaskRequest;
+export type CoordinatorToHostData = RunRequest | TaskRequest | TaskCancel;
 export type HostToCoordinatorData = RunResult | RunError | TaskProgress | TaskResult;
 /** The names a host lists in `host-hello.ops`: tensor ops and tasks. */
-export type HostWork = RunRequest['op'] | TaskRequest['task'];
+export type HostWork = RunRequest['op'] | TaskName;
 
 /** Everything a host may send; one carrier may hold both planes, so channels are typed by this. */
 export type HostToCoordinator = HostToCoordinatorControl | HostToCoordinatorData;

@@ -12,6 +12,23 @@ import {
   type WireError,
 } from './errors';
 import {
+  type ClassifyParams,
+  type ClassifyResult,
+  type EmbedParams,
+  type EmbedResult,
+  type GenerateParams,
+  type GenerateResult,
+  parseClassifyParams,
+  parseEmbedParams,
+  parseGenerateParams,
+  parseRunParams,
+  parseUnloadParams,
+  type RunParams,
+  type RunResult,
+  type UnloadParams,
+  type UnloadResult,
+} from './inference';
+import {
   type ModelsListResult,
   type ModelsLoadParams,
   type ModelsLoadResult,
@@ -77,7 +94,37 @@ export interface AccessRequest extends RequestBase {
   op: 'access';
   params: { timeoutMs: number };
 }
+/** Frees a model from the hosts' memory (its stored files stay). */
+export interface ModelsUnloadRequest extends RequestBase {
+  op: 'models.unload';
+  params: UnloadParams;
+}
+/** Runs a stored model on named tensors (input_ids, attention_mask, pixel_values…). */
+export interface RunModelRequest extends RequestBase {
+  op: 'run';
+  params: RunParams;
+}
+/** Sentence embeddings: pooled last hidden states, one row per text. */
+export interface EmbedRequest extends RequestBase {
+  op: 'embed';
+  params: EmbedParams;
+}
+/** Labels and scores from a classification head (texts or images). */
+export interface ClassifyRequest extends RequestBase {
+  op: 'classify';
+  params: ClassifyParams;
+}
+/** Generates text from a prompt; each new token is streamed as a `token` event. */
+export interface GenerateRequest extends RequestBase {
+  op: 'generate';
+  params: GenerateParams;
+}
 export type PageRequest =
+  | ModelsUnloadRequest
+  | RunModelRequest
+  | EmbedRequest
+  | ClassifyRequest
+  | GenerateRequest
   | HelloRequest
   | MatmulRequest
   | StatusRequest
@@ -136,11 +183,19 @@ export interface ResultByOp {
   cancel: { cancelled: boolean };
   'models.load': ModelsLoadResult;
   'models.list': ModelsListResult;
+  'models.unload': UnloadResult;
+  run: RunResult;
+  embed: EmbedResult;
+  classify: ClassifyResult;
+  generate: GenerateResult;
 }
 
 export type PageReply =
   | { tabpool: number; id: string | null; ok: true; result: unknown }
   | { tabpool: number; id: string | null; ok: false; error: WireError };
+
+/** What the extension streams to a page before a request's final reply. */
+export type PageEvent = import('./models').ProgressEvent | import('./inference').TokenEvent;
 
 /** Posted by the content script when it starts, so a page can learn tabpool is there. */
 export interface AnnounceEvent {
@@ -161,6 +216,11 @@ export const PAGE_OPS: readonly PageOp[] = [
   'matmul',
   'models.load',
   'models.list',
+  'models.unload',
+  'run',
+  'embed',
+  'classify',
+  'generate',
 ];
 /** Ops any origin may call; every other op needs the user's grant. */
 export const UNGATED_OPS: readonly PageOp[] = ['hello', 'access', 'cancel'];
@@ -294,6 +354,16 @@ export function parsePageRequest(data: unknown): PageRequest {
         op: 'models.load',
         params: parseModelsLoadParams((data as { params?: unknown }).params),
       };
+    case 'models.unload':
+      return { ...base, op: env.op, params: parseUnloadParams(paramsOf(data)) };
+    case 'run':
+      return { ...base, op: env.op, params: parseRunParams(paramsOf(data)) };
+    case 'embed':
+      return { ...base, op: env.op, params: parseEmbedParams(paramsOf(data)) };
+    case 'classify':
+      return { ...base, op: env.op, params: parseClassifyParams(paramsOf(data)) };
+    case 'generate':
+      return { ...base, op: env.op, params: parseGenerateParams(paramsOf(data)) };
     case 'cancel': {
       const params = v.safeParse(CancelParamsSchema, (data as { params?: unknown }).params);
       if (!params.success) {
@@ -325,6 +395,9 @@ export function parsePageRequest(data: unknown): PageRequest {
       const { a, b } = params.output;
       checkTensorBytes('a', a);
       checkTensorBytes('b', b);
+      if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+        throw new InvalidParamsError('matmul takes float32 tensors');
+      }
       if (a.shape.length !== 2 || b.shape.length !== 2) {
         throw new InvalidParamsError('matmul takes 2-D tensors a [m, k] and b [k, n]', {
           detail: { a: a.shape, b: b.shape },
@@ -344,6 +417,8 @@ export function parsePageRequest(data: unknown): PageRequest {
       });
   }
 }
+
+const paramsOf = (data: unknown): unknown => (data as { params?: unknown }).params;
 
 function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
   return issues

@@ -7,12 +7,13 @@ import { InvalidParamsError, PayloadTooLargeError } from './errors';
  * messaging, and can be transferred without a copy where the channel allows.
  */
 export interface WireTensor {
-  dtype: 'float32';
+  /** `int32` carries token ids and masks; every tensor op takes `float32`. */
+  dtype: 'float32' | 'int32';
   shape: number[];
   data: ArrayBuffer;
 }
 
-export const BYTES_PER_ELEMENT = { float32: 4 } as const;
+export const BYTES_PER_ELEMENT = { float32: 4, int32: 4 } as const;
 
 /** The largest tensor a page may send or receive: checked before any allocation. */
 export const MAX_TENSOR_BYTES = 64 * 1024 * 1024;
@@ -24,7 +25,7 @@ export const isArrayBuffer = (x: unknown): x is ArrayBuffer =>
   Object.prototype.toString.call(x) === '[object ArrayBuffer]';
 
 export const WireTensorSchema = v.object({
-  dtype: v.picklist(['float32']),
+  dtype: v.picklist(['float32', 'int32']),
   shape: v.pipe(
     v.array(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 31 - 1))),
     v.minLength(1),
@@ -61,6 +62,13 @@ export function float32Tensor(values: Float32Array, shape: number[]): WireTensor
   const whole = values.byteOffset === 0 && values.byteLength === values.buffer.byteLength;
   const data = whole ? (values.buffer as ArrayBuffer) : values.slice().buffer;
   return { dtype: 'float32', shape: [...shape], data };
+}
+
+/** An int32 wire tensor (token ids, masks); copies only a partial view, like `float32Tensor`. */
+export function int32Tensor(values: Int32Array, shape: number[]): WireTensor {
+  const whole = values.byteOffset === 0 && values.byteLength === values.buffer.byteLength;
+  const data = whole ? (values.buffer as ArrayBuffer) : values.slice().buffer;
+  return { dtype: 'int32', shape: [...shape], data };
 }
 
 /**

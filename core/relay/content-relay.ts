@@ -15,7 +15,7 @@ import {
   toWireError,
   UnknownOpError,
 } from '../protocol/errors';
-import type { ProgressEvent } from '../protocol/models';
+import type { PageEvent } from '../protocol/page';
 import {
   ANNOUNCE_EVENT,
   type AnnounceEvent,
@@ -35,7 +35,7 @@ export interface RelayOptions {
   window: Window;
   extensionVersion: string;
   /** Opens the port to the coordinator; called lazily and again after a disconnect. */
-  connect: () => Channel<PageReply | ProgressEvent, unknown>;
+  connect: () => Channel<PageReply | PageEvent, unknown>;
   /** Hands a page's session port to the extension (`connect` op); absent: sessions unsupported. */
   handoff?: SessionHandoff;
 }
@@ -50,7 +50,7 @@ export function startContentRelay(options: RelayOptions): () => void {
   const win = options.window;
   const targetOrigin = win.location.origin === 'null' ? '*' : win.location.origin;
   const pending = new Set<string>();
-  let port: Channel<PageReply | ProgressEvent, unknown> | null = null;
+  let port: Channel<PageReply | PageEvent, unknown> | null = null;
 
   const reply = (message: PageReply) => {
     const transfer = message.ok ? collectBuffers(message.result) : [];

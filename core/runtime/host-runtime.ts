@@ -4,7 +4,7 @@
  * away (a restarted service worker drops every port; `runtime.connect` wakes it again).
  */
 import type { Channel } from '../messaging/channel';
-import { isTabpoolError, KernelFailedError, toWireError, UnknownOpError } from '../protocol/errors';
+import { isTabpoolError, KernelFailedError, toWireError } from '../protocol/errors';
 import type {
   BackendPreference,
   CoordinatorToHost,
@@ -14,9 +14,10 @@ import type {
   RunRequest,
   TaskRequest,
 } from '../protocol/host';
-import type { WireTensor } from '../protocol/tensor';
+import { collectBuffers, type WireTensor } from '../protocol/tensor';
+import { createModelTasks } from './model-tasks';
 import { type HostOps, OP_NAMES } from './ops';
-import { TASK_NAMES, TASKS } from './tasks';
+import { createTaskRunner, TASK_NAMES, type TaskRunner } from './tasks';
 
 /** A host's end of a channel to the coordinator. */
 export type CoordinatorChannel = Channel<CoordinatorToHost, HostToCoordinator>;
@@ -37,6 +38,13 @@ export interface HostRuntimeOptions {
   ops: HostOps;
   /** Re-creates the ops for another backend preference (`configure` from the coordinator). */
   reconfigure?: (preferred: BackendPreference) => Promise<HostOps>;
+  /**
+   * Runs tasks (downloads, model work). Host pages pass a model Worker's runner; the default
+   * runs model tasks here on a CPU HAL.
+   */
+  tasks?: TaskRunner;
+  /** Tells the task runner about a new backend preference (`configure`). */
+  reconfigureTasks?: (preferred: BackendPreference) => Promise<void>;
   /** Wait before reconnecting; doubles per failed attempt up to 8×. */
   reconnectDelayMs?: number;
 }
@@ -58,6 +66,20 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
   const baseDelayMs = options.reconnectDelayMs ?? 250;
   let served = 0;
   let inflight = 0;
+  const tasks: TaskRunner =
+    options.tasks ??
+    createTaskRunner(async () => {
+      const { createHal } = await import('../../kernels/hal/hal');
+      const { modelFilesFromStorage } = await import('../models/model-files-storage');
+      const { hostDb } = await import('./tasks');
+      const hal = createHal();
+      return createModelTasks({
+        hal: () => hal,
+        files: (id) => modelFilesFromStorage(hostDb(), id),
+      });
+    });
+  /** Tasks running here, by run id: what `task-cancel` stops. */
+  const running = new Map<number, AbortController>();
   let connections = 0;
   let stopped = false;
   let current: HostConnection | null = null;
@@ -77,6 +99,10 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
     const onData = (msg: CoordinatorToHost) => {
       if (msg.type === 'task') {
         void runTask(conn, msg);
+        return;
+      }
+      if (msg.type === 'task-cancel') {
+        running.get(msg.runId)?.abort();
         return;
       }
       if (msg.type === 'run') void runOp(conn, msg);
@@ -105,6 +131,7 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
   const configure = async (conn: HostConnection, preferred: BackendPreference) => {
     if (preferred === ops.preferred || !options.reconfigure) return;
     ops = await options.reconfigure(preferred);
+    await options.reconfigureTasks?.(preferred);
     conn.control.post({ type: 'host-update', backend: ops.backend, adapter: ops.adapter });
   };
 
@@ -127,18 +154,20 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
 
   const runTask = async (conn: HostConnection, msg: TaskRequest) => {
     inflight++;
+    const controller = new AbortController();
+    running.set(msg.runId, controller);
     try {
-      const fn = TASKS[msg.task];
-      if (!fn) throw new UnknownOpError(`This host cannot run the task "${String(msg.task)}"`);
-      const result = await fn(msg.params, {
-        onProgress: (progress) =>
+      const result = await tasks(msg.task, msg.params, {
+        onProgress: (progress: unknown) =>
           conn.data.post({ type: 'task-progress', runId: msg.runId, progress }),
+        signal: controller.signal,
       });
       served++;
-      conn.data.post({ type: 'task-result', runId: msg.runId, result });
+      conn.data.post({ type: 'task-result', runId: msg.runId, result }, collectBuffers(result));
     } catch (e) {
       conn.data.post({ type: 'run-error', runId: msg.runId, error: toWireError(e) });
     } finally {
+      running.delete(msg.runId);
       inflight--;
     }
   };

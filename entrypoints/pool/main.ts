@@ -1,6 +1,7 @@
 import { connectToCoordinator } from '../../core/runtime/connect';
 import { startHostRuntime } from '../../core/runtime/host-runtime';
 import { createPageOps } from '../../core/runtime/page-ops';
+import { createPageTasks } from '../../core/runtime/page-tasks';
 import { persistStorage } from '../../core/runtime/persist-storage';
 
 const status = document.getElementById('host-status');
@@ -9,6 +10,7 @@ void createPageOps(navigator.gpu).then((ops) => {
     kind: 'tab',
     ops,
     connect: connectToCoordinator,
+    ...createPageTasks(),
     reconfigure: (preferred) => createPageOps(navigator.gpu, preferred),
   });
   if (status) {

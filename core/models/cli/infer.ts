@@ -8,8 +8,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { createHal, type Hal } from '../../../kernels/hal/hal';
-import { nodeGpu } from '../../../kernels/testing/node-gpu';
 import { cpuTensor, type Tensor } from '../../../kernels/tensor/tensor';
+import { nodeGpu } from '../../../kernels/testing/node-gpu';
 import { isTabpoolError } from '../../protocol/errors';
 import { generateAll, loadModel, type ModelInputs } from '../index';
 import { readJsonFile } from '../model-files';
@@ -88,7 +88,11 @@ export async function infer(args: Args): Promise<Record<string, WritableTensor>>
   const outputs = await model.forward(inputs, { hiddenStates: true });
   try {
     for (const [name, t] of outputs) {
-      result[name] = { dtype: 'F32', shape: [...t.shape], data: (await hal.read(t)) as Float32Array };
+      result[name] = {
+        dtype: 'F32',
+        shape: [...t.shape],
+        data: (await hal.read(t)) as Float32Array,
+      };
     }
   } finally {
     model.free(outputs);
@@ -96,7 +100,10 @@ export async function infer(args: Args): Promise<Record<string, WritableTensor>>
   if (args.generate > 0) {
     const ids = inputs.input_ids as Tensor;
     if (ids.shape[0] !== 1) throw new Error('--generate runs one prompt (batch 1)');
-    const gen = await readJsonFile<{ eos_token_id?: number | number[] }>(files, 'generation_config.json');
+    const gen = await readJsonFile<{ eos_token_id?: number | number[] }>(
+      files,
+      'generation_config.json',
+    );
     const eos = gen?.eos_token_id;
     const prompt = [...(ids.storage.backend === 'cpu' ? ids.storage.data : [])];
     const all = await generateAll(model, prompt, {
@@ -128,7 +135,9 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && /infer\.(m?js|ts)$/.test(process.argv[1])) {
   main().catch((e: unknown) => {
-    console.error(isTabpoolError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : e);
+    console.error(
+      isTabpoolError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : e,
+    );
     process.exit(1);
   });
 }

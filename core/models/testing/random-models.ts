@@ -226,3 +226,73 @@ export function randomModelFiles(
     'model.safetensors': writeSafetensors(fill(shapes, seed, scale)),
   };
 }
+
+/** GPT-2's map from bytes to printable characters. */
+function bytesToUnicode(): string[] {
+  const keep = new Set<number>();
+  for (let b = 33; b <= 126; b++) keep.add(b);
+  for (let b = 161; b <= 172; b++) keep.add(b);
+  for (let b = 174; b <= 255; b++) keep.add(b);
+  const out: string[] = [];
+  let n = 0;
+  for (let b = 0; b < 256; b++) out[b] = String.fromCodePoint(keep.has(b) ? b : 256 + n++);
+  return out;
+}
+
+/** Id of `<|endoftext|>` in `byteTokenizerFiles` (after the 256 byte tokens). */
+export const BYTE_TOKENIZER_EOS = 256;
+
+/**
+ * A byte-level BPE tokenizer with no merges (every UTF-8 byte is a token, `<|endoftext|>` is
+ * 256) and a generation_config naming it as eos: pairs with a random model of vocab ≥ 257 to
+ * make a complete, tiny text model for tests and the demo.
+ */
+export function byteTokenizerFiles(): Record<string, string> {
+  const vocab = Object.fromEntries(bytesToUnicode().map((t, i) => [t, i]));
+  const eos = '<|endoftext|>';
+  const byteLevel = {
+    type: 'ByteLevel',
+    add_prefix_space: false,
+    trim_offsets: true,
+    use_regex: true,
+  };
+  return {
+    'tokenizer.json': JSON.stringify({
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: [
+        {
+          id: BYTE_TOKENIZER_EOS,
+          content: eos,
+          single_word: false,
+          lstrip: false,
+          rstrip: false,
+          normalized: false,
+          special: true,
+        },
+      ],
+      normalizer: null,
+      pre_tokenizer: byteLevel,
+      post_processor: byteLevel,
+      decoder: byteLevel,
+      model: {
+        type: 'BPE',
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: '',
+        end_of_word_suffix: '',
+        fuse_unk: false,
+        byte_fallback: false,
+        ignore_merges: false,
+        vocab,
+        merges: [],
+      },
+    }),
+    'tokenizer_config.json': JSON.stringify({ eos_token: eos, bos_token: eos }),
+    'generation_config.json': JSON.stringify({
+      bos_token_id: BYTE_TOKENIZER_EOS,
+      eos_token_id: BYTE_TOKENIZER_EOS,
+    }),
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * The host side of the model Worker: a TaskRunner whose model tasks run in the Worker (with
+ * progress and cancellation) and whose downloads run here.
+ */
+import * as Comlink from 'comlink';
+import { errorFromWire } from '../protocol/errors';
+import type { BackendPreference, TaskName } from '../protocol/host';
+import type { ModelWorkerApi } from './model-worker-api';
+import { downloadTask, type TaskRunner } from './tasks';
+
+export interface ModelWorkerClient {
+  run: TaskRunner;
+  configure(preferred: BackendPreference): Promise<void>;
+}
+
+let nextCall = 1;
+
+export function createModelWorkerClient(worker: Worker): ModelWorkerClient {
+  const api = Comlink.wrap<ModelWorkerApi>(worker);
+  const run: TaskRunner = async (task: TaskName, params, ctx) => {
+    if (task === 'download-model') return downloadTask(params as never, ctx);
+    const callId = nextCall++;
+    const onAbort = () => void api.cancel(callId);
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const reply = await api.call(callId, task, params, Comlink.proxy(ctx.onProgress));
+      if (!reply.ok) throw errorFromWire(reply.error);
+      return reply.result;
+    } finally {
+      ctx.signal?.removeEventListener('abort', onAbort);
+    }
+  };
+  return { run, configure: (preferred) => api.configure(preferred) };
+}
