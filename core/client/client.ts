@@ -13,6 +13,15 @@ import {
   NotInstalledError,
   type TabpoolError,
 } from '../protocol/errors';
+import type {
+  ClassifyResult,
+  EmbedResult,
+  GenerateParams,
+  GenerateResult,
+  RunResult,
+  TokenEvent,
+  UnloadResult,
+} from '../protocol/inference';
 import type { ModelsListResult, ModelsLoadResult, ProgressEvent } from '../protocol/models';
 import type {
   HelloResult,
@@ -21,7 +30,7 @@ import type {
   SessionEvent,
   StatusResult,
 } from '../protocol/page';
-import { collectBuffers, float32Tensor, type WireTensor } from '../protocol/tensor';
+import { collectBuffers, float32Tensor, int32Tensor, type WireTensor } from '../protocol/tensor';
 import { PROTOCOL_VERSION } from '../protocol/version';
 
 export interface ConnectOptions {
@@ -40,7 +49,18 @@ export interface CallOptions {
   transfer?: ArrayBuffer[];
   /** Called with each progress event of a long call (`models.load`). */
   onProgress?: (progress: ProgressEvent['progress']) => void;
+  /** Called with each token event of `generate`. */
+  onToken?: (token: TokenEvent['token']) => void;
 }
+
+/** A tensor for `run`: token ids and masks as Int32Array, pixels as Float32Array. */
+export interface ClientTensor {
+  data: Float32Array | Int32Array;
+  shape: number[];
+}
+
+export type GenerateOptions = Partial<Omit<GenerateParams, 'model' | 'prompt'>> & CallOptions;
+export type { TokenEvent };
 
 interface OpenSession {
   port: MessagePort;
@@ -61,6 +81,7 @@ export class TabpoolClient {
       resolve: (v: unknown) => void;
       reject: (e: unknown) => void;
       onProgress: ((p: ProgressEvent['progress']) => void) | undefined;
+      onToken: ((t: TokenEvent['token']) => void) | undefined;
     }
   >();
   private current: OpenSession | null;
@@ -106,6 +127,7 @@ export class TabpoolClient {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
         onProgress: options.onProgress,
+        onToken: options.onToken,
         resolve: (v) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(v as T);
@@ -138,7 +160,125 @@ export class TabpoolClient {
     ): Promise<ModelsLoadResult> =>
       this.call('models.load', params, { deadlineMs: 10 * 60_000, ...options }),
     list: (): Promise<ModelsListResult> => this.call('models.list'),
+    /** Frees a model from the hosts' memory; its files stay in the store. */
+    unload: (model: string): Promise<UnloadResult> => this.call('models.unload', { model }),
   };
+
+  /**
+   * Runs a stored model on named inputs and returns its outputs by Hugging Face name.
+   * @example
+   * const { logits } = await tabpool.run('me/bert-sst2', {
+   *   input_ids: { data: Int32Array.of(101, 7592, 102), shape: [1, 3] },
+   * });
+   */
+  async run(
+    model: string,
+    inputs: Record<string, ClientTensor>,
+    options: CallOptions & { outputs?: string[] } = {},
+  ): Promise<Record<string, { data: Float32Array; shape: number[] }>> {
+    const wire: Record<string, WireTensor> = {};
+    for (const [name, t] of Object.entries(inputs)) {
+      wire[name] =
+        t.data instanceof Int32Array
+          ? int32Tensor(t.data, t.shape)
+          : float32Tensor(t.data, t.shape);
+    }
+    const params = options.outputs
+      ? { model, inputs: wire, outputs: options.outputs }
+      : { model, inputs: wire };
+    const r = await this.call<RunResult>('run', params, options);
+    return Object.fromEntries(
+      Object.entries(r.outputs).map(([k, t]) => [
+        k,
+        { data: new Float32Array(t.data), shape: t.shape },
+      ]),
+    );
+  }
+
+  /**
+   * One embedding per text (mean-pooled and unit length by default).
+   * @example
+   * const [a, b] = await tabpool.embed('me/minilm', ['first text', 'second text']);
+   */
+  async embed(
+    model: string,
+    texts: string[],
+    options: CallOptions & { pooling?: 'mean' | 'cls'; normalize?: boolean } = {},
+  ): Promise<Float32Array[]> {
+    const { pooling, normalize, ...call } = options;
+    const r = await this.call<EmbedResult>('embed', { model, texts, pooling, normalize }, call);
+    const [n, dim] = r.embeddings.shape as [number, number];
+    const all = new Float32Array(r.embeddings.data);
+    return Array.from({ length: n }, (_, i) => all.subarray(i * dim, (i + 1) * dim));
+  }
+
+  /** Labels with scores, best first, per text. */
+  async classify(
+    model: string,
+    texts: string[],
+    options: CallOptions & { topK?: number } = {},
+  ): Promise<ClassifyResult['results']> {
+    const { topK, ...call } = options;
+    return (await this.call<ClassifyResult>('classify', { model, texts, topK }, call)).results;
+  }
+
+  /**
+   * Generates text, yielding each new piece as the model produces it; the iterator's return
+   * value is the whole result (text, token counts, finish reason). Breaking out of the loop
+   * cancels the generation in the extension.
+   * @example
+   * for await (const piece of tabpool.generate('me/tiny-llama', 'Once upon a time', { maxTokens: 50 })) {
+   *   out.textContent += piece;
+   * }
+   */
+  async *generate(
+    model: string,
+    prompt: string,
+    options: GenerateOptions = {},
+  ): AsyncGenerator<string, GenerateResult, undefined> {
+    const { signal, deadlineMs, transfer: _t, onProgress: _p, onToken, ...params } = options;
+    const queue: string[] = [];
+    let wake: (() => void) | null = null;
+    const stop = new AbortController();
+    const onOuterAbort = () => stop.abort();
+    signal?.addEventListener('abort', onOuterAbort, { once: true });
+    let finished = false;
+    const done = this.call<GenerateResult>(
+      'generate',
+      { model, prompt, ...params },
+      {
+        signal: stop.signal,
+        deadlineMs: deadlineMs ?? 5 * 60_000,
+        onToken: (t) => {
+          onToken?.(t);
+          queue.push(t.text);
+          wake?.();
+        },
+      },
+    ).finally(() => {
+      finished = true;
+      wake?.();
+    });
+    try {
+      while (true) {
+        while (queue.length > 0) {
+          const piece = queue.shift() as string;
+          if (piece) yield piece;
+        }
+        if (finished) return await done;
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+        wake = null;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onOuterAbort);
+      if (!finished) {
+        stop.abort();
+        done.catch(() => {});
+      }
+    }
+  }
 
   hello(): Promise<HelloResult> {
     return this.call('hello');
@@ -200,7 +340,7 @@ export class TabpoolClient {
   }
 
   private onMessage(data: unknown): void {
-    const m = data as PageReply | ProgressEvent | { event?: string };
+    const m = data as PageReply | ProgressEvent | TokenEvent | { event?: string };
     if ('event' in m && m.event === 'closed') {
       this.lose(); // the content script's pipe to the extension broke (Firefox)
       return;
@@ -210,6 +350,7 @@ export class TabpoolClient {
     if (!entry) return;
     if ('event' in m) {
       if (m.event === 'progress') entry.onProgress?.((m as ProgressEvent).progress);
+      if (m.event === 'token') entry.onToken?.((m as TokenEvent).token);
       return;
     }
     this.pending.delete(m.id);

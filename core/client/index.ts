@@ -11,6 +11,15 @@ export {
   TabpoolError,
 } from '../protocol/errors';
 export type {
+  ClassifyResult,
+  EmbedResult,
+  FinishReason,
+  GenerateResult,
+  RunResult,
+  TokenEvent,
+  UnloadResult,
+} from '../protocol/inference';
+export type {
   ModelSummary,
   ModelsListResult,
   ModelsLoadResult,
@@ -24,5 +33,21 @@ export type {
   StatusResult,
 } from '../protocol/page';
 export { PROTOCOL_VERSION } from '../protocol/version';
-export type { CallOptions, ConnectOptions, WireTensor } from './client';
+export type {
+  CallOptions,
+  ClientTensor,
+  ConnectOptions,
+  GenerateOptions,
+  WireTensor,
+} from './client';
 export { connect, TabpoolClient } from './client';
+export type {
+  Availability,
+  CreateOptions,
+  LanguageModelMessage,
+  LanguageModelSession,
+  LanguageModelSource,
+  LanguageModelStatic,
+  PromptOptions,
+} from './language-model';
+export { createLanguageModel, DownloadProgressEvent, renderConversation } from './language-model';

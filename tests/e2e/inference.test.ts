@@ -1,0 +1,315 @@
+/**
+ * Models running for pages, in Chromium with the built extension: a page loads small
+ * random-weight models (a byte-level GPT-2 and a BERT classifier, served by a Hugging Face-shaped
+ * server on 127.0.0.1) and uses them through the SDK only — generate (streamed), embed,
+ * classify, run, the LanguageModel surface — on the hosts' model Workers. Every answer is checked
+ * against the same model run in Node; cancellation, bad models and revoked access are typed.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelFilesFromMap } from '../../core/models/model-files';
+import { byteTokenizerFiles, randomModelFiles } from '../../core/models/testing/random-models';
+import { createModelTasks } from '../../core/runtime/model-tasks';
+import { createHal } from '../../kernels/hal/hal';
+import { startTestHubServer, type TestHubServer } from '../../storage/test-hub-server';
+import { allowInPopup } from '../../tools/launch.mjs';
+import { type Harness, startHarness } from './harness';
+
+const sizes = {
+  hidden: 32,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  intermediate: 64,
+  vocab: 260,
+  maxPositions: 128,
+  labels: 3,
+};
+const models: Record<string, Record<string, Uint8Array | string>> = {
+  'test/tiny-gpt2': { ...randomModelFiles('gpt2', sizes, 11, 0.6), ...byteTokenizerFiles() },
+  'test/tiny-llama': { ...randomModelFiles('llama', sizes, 12, 0.6), ...byteTokenizerFiles() },
+  'test/tiny-bert': { ...randomModelFiles('bert', sizes, 13, 0.5), ...byteTokenizerFiles() },
+};
+/** The same models, run in Node: what the extension must answer. */
+const reference = createModelTasks({
+  hal: () => createHal(),
+  files: (id) => modelFilesFromMap(id, models[id.replace(/@main$/, '')] ?? {}),
+});
+const quiet = { onProgress: () => {} };
+
+type Progress = { bytes: number; totalBytes: number };
+type Sdk = {
+  connect(): Promise<Client>;
+  createLanguageModel(
+    c: Client,
+    s: unknown,
+  ): {
+    availability(): Promise<string>;
+    create(o: unknown): Promise<{
+      prompt(s: string): Promise<string>;
+      promptStreaming(s: string): ReadableStream<string>;
+      destroy(): void;
+    }>;
+  };
+};
+type Client = {
+  call(op: string, p?: unknown): Promise<unknown>;
+  models: {
+    load(
+      p: unknown,
+      o?: { onProgress?: (p: Progress) => void },
+    ): Promise<{ model: { id: string; state: string } }>;
+  };
+  generate(
+    m: string,
+    p: string,
+    o?: unknown,
+  ): AsyncGenerator<string, { text: string; tokens: number; finishReason: string }>;
+  embed(m: string, t: string[]): Promise<Float32Array[]>;
+  classify(m: string, t: string[], o?: unknown): Promise<{ label: string; score: number }[][]>;
+  run(
+    m: string,
+    i: unknown,
+    o?: unknown,
+  ): Promise<Record<string, { data: Float32Array; shape: number[] }>>;
+};
+type W = { sdk: Sdk; client: Client };
+
+let h: Harness;
+let hub: TestHubServer;
+let page: Page;
+const FILES = [
+  'config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'generation_config.json',
+];
+
+beforeAll(async () => {
+  hub = await startTestHubServer();
+  for (const [repo, files] of Object.entries(models)) {
+    for (const [name, body] of Object.entries(files)) {
+      hub.addFile(
+        repo,
+        'main',
+        name,
+        typeof body === 'string' ? new TextEncoder().encode(body) : body,
+        name.endsWith('.safetensors'),
+      );
+    }
+  }
+  h = await startHarness();
+  const popup = await h.openPopup();
+  await popup.evaluate(
+    (baseUrl) =>
+      (
+        globalThis as unknown as {
+          chrome: { storage: { local: { set(i: unknown): Promise<void> } } };
+        }
+      ).chrome.storage.local.set({
+        'tabpool.settings': { modelBaseUrl: baseUrl },
+      }),
+    hub.baseUrl,
+  );
+  await popup.close();
+  page = await h.openPage('/sdk.html');
+  const access = page.evaluate(async () => {
+    const w = window as unknown as W;
+    w.client = await w.sdk.connect();
+    return w.client.call('access');
+  });
+  await allowInPopup(h.context, h.extensionId, h.origin);
+  expect(await access).toEqual({ state: 'granted' });
+  for (const repo of ['test/tiny-gpt2', 'test/tiny-bert']) {
+    const loaded = await page.evaluate(
+      ([repo, files]) => (window as unknown as W).client.models.load({ repo, files }),
+      [repo, FILES] as const,
+    );
+    expect(loaded.model.state).toBe('ready');
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await h?.close();
+  await hub?.close();
+});
+
+const generateInPage = (model: string, prompt: string, options: Record<string, unknown>) =>
+  page.evaluate(
+    async ([model, prompt, options]) => {
+      const pieces: string[] = [];
+      const gen = (window as unknown as W).client.generate(model, prompt, options);
+      let r = await gen.next();
+      while (!r.done) {
+        pieces.push(r.value);
+        r = await gen.next();
+      }
+      return { pieces, result: r.value };
+    },
+    [model, prompt, options] as const,
+  );
+
+describe('models serving pages', () => {
+  it('generates the text the model gives in Node, streamed piece by piece', async () => {
+    const options = { maxTokens: 24, temperature: 0.9, topK: 50, seed: 5 };
+    const { pieces, result } = await generateInPage('test/tiny-gpt2', 'Hello, tabpool', options);
+    const want = await reference.generate(
+      {
+        model: 'test/tiny-gpt2',
+        prompt: 'Hello, tabpool',
+        maxTokens: 24,
+        temperature: 0.9,
+        topK: 50,
+        topP: 1,
+        seed: 5,
+        stop: [],
+        addSpecialTokens: true,
+      },
+      quiet,
+    );
+    expect(result).toEqual(want);
+    expect(pieces.join('')).toBe(want.text);
+    expect(pieces.length).toBeGreaterThan(1);
+  });
+
+  it('embeds and classifies as the model does in Node', async () => {
+    const texts = ['a short one', 'and another, longer text'];
+    const got = await page.evaluate(async (texts) => {
+      const { client } = window as unknown as W;
+      const e = await client.embed('test/tiny-bert', texts);
+      return {
+        embeddings: e.map((v) => [...v]),
+        labels: await client.classify('test/tiny-bert', texts, { topK: 2 }),
+      };
+    }, texts);
+    const want = await reference.embed(
+      { model: 'test/tiny-bert', texts, pooling: 'mean', normalize: true },
+      quiet,
+    );
+    const flat = new Float32Array(want.embeddings.data);
+    got.embeddings.flat().forEach((x, i) => expect(x).toBeCloseTo(flat[i] as number, 4));
+    const classes = await reference.classify({ model: 'test/tiny-bert', texts, topK: 2 }, quiet);
+    expect(got.labels.map((r) => r.map((x) => x.label))).toEqual(
+      classes.results.map((r) => r.map((x) => x.label)),
+    );
+  });
+
+  it('runs named int32 inputs and returns logits', async () => {
+    const out = await page.evaluate(async () => {
+      const r = await (window as unknown as W).client.run('test/tiny-gpt2', {
+        input_ids: { data: Int32Array.of(72, 105, 33), shape: [1, 3] },
+      });
+      return { shape: r.logits?.shape, first: r.logits ? [...r.logits.data.slice(0, 4)] : [] };
+    });
+    expect(out.shape).toEqual([1, 3, 260]);
+    const ids = Int32Array.of(72, 105, 33);
+    const want = await reference.run(
+      {
+        model: 'test/tiny-gpt2',
+        inputs: { input_ids: { dtype: 'int32', shape: [1, 3], data: ids.buffer } },
+      },
+      quiet,
+    );
+    const logits = new Float32Array((want.outputs.logits as { data: ArrayBuffer }).data);
+    out.first.forEach((x, i) => expect(x).toBeCloseTo(logits[i] as number, 4));
+  });
+
+  it('cancels a generation when the page breaks out of the loop, and keeps serving', async () => {
+    const r = await page.evaluate(async () => {
+      const { client } = window as unknown as W;
+      const controller = new AbortController();
+      const pieces: string[] = [];
+      let code = '';
+      try {
+        for await (const piece of client.generate('test/tiny-gpt2', 'x', {
+          maxTokens: 100,
+          temperature: 1,
+          signal: controller.signal,
+        })) {
+          pieces.push(piece);
+          if (pieces.length === 3) controller.abort();
+        }
+      } catch (e) {
+        code = (e as { code: string }).code;
+      }
+      let n = 0;
+      for await (const _ of client.generate('test/tiny-gpt2', 'y', { maxTokens: 4 })) {
+        n++;
+        break; // leaving the loop cancels too
+      }
+      const after = await client.embed('test/tiny-bert', ['still here']);
+      return { code, pieces: pieces.length, n, dims: after[0]?.length };
+    });
+    expect(r).toEqual({ code: 'ABORTED', pieces: 3, n: 1, dims: 32 });
+  });
+
+  it('speaks the LanguageModel surface: availability, download progress, prompt, streaming', async () => {
+    const r = await page.evaluate(async (files) => {
+      const { sdk, client } = window as unknown as W;
+      const LanguageModel = sdk.createLanguageModel(client, { repo: 'test/tiny-llama', files });
+      const before = await LanguageModel.availability();
+      const progress: number[] = [];
+      const session = await LanguageModel.create({
+        temperature: 0.7,
+        topK: 20,
+        maxTokens: 12,
+        seed: 1,
+        monitor: (m: EventTarget) =>
+          m.addEventListener('downloadprogress', (e) =>
+            progress.push((e as unknown as { loaded: number }).loaded),
+          ),
+      });
+      const after = await LanguageModel.availability();
+      const answer = await session.prompt('Say something');
+      const chunks: string[] = [];
+      const reader = session.promptStreaming('And more').getReader();
+      for (let c = await reader.read(); !c.done; c = await reader.read()) chunks.push(c.value);
+      session.destroy();
+      let destroyed = '';
+      await session.prompt('again').catch((e: { code: string }) => {
+        destroyed = e.code;
+      });
+      return { before, after, progress, answer, chunks: chunks.length, destroyed };
+    }, FILES);
+    expect(r.before).toBe('downloadable');
+    expect(r.after).toBe('available');
+    expect(r.progress.at(-1)).toBe(1);
+    expect(r.progress.length).toBeGreaterThan(1);
+    expect(typeof r.answer).toBe('string');
+    expect(r.chunks).toBeGreaterThan(0);
+    expect(r.destroyed).toBe('ABORTED');
+  });
+
+  it('answers bad model requests with typed errors', async () => {
+    const codes = await page.evaluate(async () => {
+      const { client } = window as unknown as W;
+      const code = (p: Promise<unknown>) =>
+        p.then(
+          () => 'ok',
+          (e: { code: string }) => e.code,
+        );
+      return {
+        unknown: await code(client.embed('test/nothing', ['x'])),
+        badRef: await code(client.call('generate', { model: '../../etc', prompt: 'x' })),
+        noHead: await code(client.classify('test/tiny-gpt2', ['x'])),
+        tooLong: await code(
+          client.call('generate', { model: 'test/tiny-gpt2', prompt: 'z'.repeat(500) }),
+        ),
+        wrongDtype: await code(
+          client.call('run', {
+            model: 'test/tiny-gpt2',
+            inputs: { input_ids: { dtype: 'float32', shape: [1, 1], data: new ArrayBuffer(4) } },
+          }),
+        ),
+      };
+    });
+    expect(codes).toEqual({
+      unknown: 'NOT_FOUND',
+      badRef: 'INVALID_PARAMS',
+      noHead: 'INVALID_PARAMS',
+      tooLong: 'INVALID_PARAMS',
+      wrongDtype: 'INVALID_PARAMS',
+    });
+  });
+});
