@@ -8,7 +8,13 @@ import { BadModelFileError, InvalidParamsError } from '../protocol/errors';
 import { add, linear, pickPosition, selfAttention } from './blocks';
 import type { BertConfig } from './config';
 import type { Scope } from './graph';
-import type { Architecture, ModelInputs, Stage, StageContext } from './model';
+import {
+  type Architecture,
+  checkTokenIds,
+  type ModelInputs,
+  type Stage,
+  type StageContext,
+} from './model';
 import { findPrefix, type Params } from './params';
 
 export function bertArchitecture(config: BertConfig, params: Params): Architecture {
@@ -37,6 +43,7 @@ export function bertArchitecture(config: BertConfig, params: Params): Architectu
         detail: { field: 'input_ids' },
       });
     }
+    checkTokenIds(ids, config.vocab, 'input_ids');
     return ids;
   }
 
@@ -83,6 +90,7 @@ export function bertArchitecture(config: BertConfig, params: Params): Architectu
       const typeTable = await params.maybe(`${p}embeddings.token_type_embeddings.weight`);
       if (typeTable) {
         const typeIds = ctx.inputs.token_type_ids;
+        if (typeIds) checkTokenIds(typeIds, config.typeVocab, 'token_type_ids');
         const types = typeIds
           ? s.upload(cpuToDense(typeIds) as Int32Array, [ctx.batch, ctx.seq])
           : s.upload(new Int32Array(ctx.batch * ctx.seq), [ctx.batch, ctx.seq]);

@@ -6,7 +6,7 @@ import { cpuTensor, cpuToDense, slice, type Tensor } from '../../kernels/tensor/
 import { BadModelFileError, InvalidParamsError } from '../protocol/errors';
 import { add, linear, pickPosition, selfAttention } from './blocks';
 import type { Gpt2Config } from './config';
-import type { Architecture, ModelInputs, Stage } from './model';
+import { type Architecture, checkTokenIds, type ModelInputs, type Stage } from './model';
 import { findPrefix, type Params } from './params';
 
 export function gpt2Architecture(config: Gpt2Config, params: Params): Architecture {
@@ -28,6 +28,7 @@ export function gpt2Architecture(config: Gpt2Config, params: Params): Architectu
         detail: { field: 'input_ids' },
       });
     }
+    checkTokenIds(ids, config.vocab, 'input_ids');
     return ids;
   };
 

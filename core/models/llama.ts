@@ -6,7 +6,7 @@ import { cpuTensor, cpuToDense, type Tensor } from '../../kernels/tensor/tensor'
 import { InvalidParamsError } from '../protocol/errors';
 import { add, linear, pickPosition, selfAttention } from './blocks';
 import type { LlamaConfig } from './config';
-import type { Architecture, ModelInputs, Stage } from './model';
+import { type Architecture, checkTokenIds, type ModelInputs, type Stage } from './model';
 import { findPrefix, type Params } from './params';
 
 export function llamaArchitecture(config: LlamaConfig, params: Params): Architecture {
@@ -24,6 +24,7 @@ export function llamaArchitecture(config: LlamaConfig, params: Params): Architec
         detail: { field: 'input_ids' },
       });
     }
+    checkTokenIds(ids, config.vocab, 'input_ids');
     return ids;
   };
 

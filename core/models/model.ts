@@ -4,7 +4,7 @@
  * different hosts. `forward` runs them in order and returns Hugging Face's output names.
  */
 import type { Hal } from '../../kernels/hal/hal';
-import { cpuTensor, type Tensor } from '../../kernels/tensor/tensor';
+import { cpuTensor, cpuToDense, type Tensor } from '../../kernels/tensor/tensor';
 import { BadModelFileError, InvalidParamsError } from '../protocol/errors';
 import { type ModelConfig, parseConfig } from './config';
 import { type Scope, scoped } from './graph';
@@ -85,6 +85,41 @@ export interface Model {
 
 export type ArchitectureFactory = (config: ModelConfig, params: Params) => Architecture;
 
+/** Token ids (or token type ids) must index the embedding table: INVALID_PARAMS otherwise. */
+export function checkTokenIds(t: Tensor, size: number, field: string): void {
+  const data = cpuToDense(t);
+  for (let i = 0; i < data.length; i++) {
+    const id = data[i] as number;
+    if (!(id >= 0 && id < size)) {
+      throw new InvalidParamsError(`${field} holds ${id}, outside 0..${size - 1}`, {
+        detail: { field, value: id, limit: size },
+      });
+    }
+  }
+}
+
+/** Masks and token types must have input_ids' shape. */
+function checkCompanions(inputs: ModelInputs): void {
+  const ids = inputs.input_ids;
+  if (!ids) return;
+  for (const field of ['attention_mask', 'token_type_ids'] as const) {
+    const t = inputs[field];
+    if (!t) continue;
+    if (
+      t.dtype !== 'i32' ||
+      t.shape.length !== ids.shape.length ||
+      t.shape.some((d, i) => d !== ids.shape[i])
+    ) {
+      throw new InvalidParamsError(
+        `${field} must be i32 with input_ids' shape [${ids.shape.join(', ')}]`,
+        {
+          detail: { field },
+        },
+      );
+    }
+  }
+}
+
 /** Turns a 0/1 mask i32 [B, S] into valid lengths; only right padding (1…1 0…0) is supported. */
 export function maskLengths(mask: Tensor): Int32Array | null {
   const [b, seq] = mask.shape as [number, number];
@@ -134,6 +169,7 @@ export function createModel(
       config.family === 'gpt2' || config.family === 'llama' ? new KvCache(hal, layers) : null,
     async forward(inputs, options = {}) {
       const { batch, seq } = arch.seqOf(inputs);
+      checkCompanions(inputs);
       const cache = options.cache ?? null;
       if (cache && batch !== 1) {
         throw new InvalidParamsError('Generation with a cache runs one sequence at a time', {

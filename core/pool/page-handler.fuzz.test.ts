@@ -7,17 +7,31 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHal } from '../../kernels/hal/hal';
 import { messagePortChannel } from '../messaging/channel';
-import { ERROR_CODES } from '../protocol/errors';
+import { modelFilesFromMap } from '../models/model-files';
+import { byteTokenizerFiles, randomModelFiles } from '../models/testing/random-models';
+import { ERROR_CODES, NotFoundError } from '../protocol/errors';
 import type { CoordinatorToHost, HostToCoordinator } from '../protocol/host';
 import { PAGE_OPS, type PageReply } from '../protocol/page';
 import { startHostRuntime } from '../runtime/host-runtime';
+import { createModelTasks } from '../runtime/model-tasks';
 import { createHostOps } from '../runtime/ops';
+import { createTaskRunner } from '../runtime/tasks';
 import { memoryGrantTable, OriginGate } from '../security/origin-gate';
 import { OriginLimiter } from '../security/rate-limiter';
 import { Coordinator } from './coordinator';
 import { handlePageRequest, type PageContext } from './page-handler';
 
+const TINY = {
+  hidden: 8,
+  layers: 1,
+  heads: 2,
+  intermediate: 16,
+  vocab: 260,
+  maxPositions: 48,
+  labels: 2,
+};
 const RUNS = Number(process.env.TABPOOL_FUZZ_RUNS ?? 100_000);
 const SEED = Number(process.env.TABPOOL_FUZZ_SEED ?? 20261126);
 const ORIGIN = 'https://fuzz.example';
@@ -34,10 +48,25 @@ beforeAll(async () => {
     messagePortChannel<HostToCoordinator, CoordinatorToHost>(ch.port1),
   );
   const hostEnd = messagePortChannel<CoordinatorToHost, HostToCoordinator>(ch.port2);
+  // The host runs real (tiny, random-weight) models: model ops reach generation and pooling.
+  const stored: Record<string, Record<string, Uint8Array | string>> = {
+    'fuzz/gpt2@main': { ...randomModelFiles('gpt2', TINY, 1, 0.5), ...byteTokenizerFiles() },
+    'fuzz/bert@main': { ...randomModelFiles('bert', TINY, 2, 0.5), ...byteTokenizerFiles() },
+  };
+  const cpu = createHal();
+  const models = createModelTasks({
+    hal: () => cpu,
+    files: (id) => {
+      const files = stored[id];
+      if (!files) throw new NotFoundError(`No stored model ${id}`);
+      return modelFilesFromMap(id, files);
+    },
+  });
   stopHost = startHostRuntime({
     kind: 'tab',
     ops: await createHostOps(null),
     connect: async () => ({ control: hostEnd, data: hostEnd }),
+    tasks: createTaskRunner(models),
   }).stop;
   const gate = new OriginGate(memoryGrantTable());
   await gate.decide(ORIGIN, true);
@@ -106,8 +135,78 @@ const validMatmul = fc
     fc.integer({ min: 1, max: 4 }),
   )
   .map(([m, k, n]) => ({ a: f32([m, k]), b: f32([k, n]) }));
+const modelRef = mostly(
+  fc.constantFrom('fuzz/gpt2', 'fuzz/bert', 'fuzz/gpt2@main', 'fuzz/none', 'Fuzz/Gpt2'),
+  fc.oneof(fc.string({ maxLength: 30 }), fc.anything()),
+);
+const text = mostly(fc.string({ minLength: 1, maxLength: 30 }), fc.anything());
+const small = (max: number) =>
+  mostly(fc.integer({ min: 0, max }), fc.oneof(fc.double(), fc.anything()));
+const ids = fc
+  .tuple(
+    fc.integer({ min: 1, max: 2 }),
+    fc.integer({ min: 1, max: 6 }),
+    fc.integer({ min: 0, max: 300 }),
+  )
+  .map(([b, s, v]) => ({
+    dtype: 'int32',
+    shape: [b, s],
+    data: new Int32Array(b * s).fill(v).buffer,
+  }));
+const modelParams = fc.oneof(
+  fc.record(
+    {
+      model: modelRef,
+      prompt: text,
+      maxTokens: small(4),
+      temperature: small(2),
+      topK: small(10),
+      topP: mostly(fc.double({ min: 0, max: 1, noNaN: true }), fc.anything()),
+      seed: small(100),
+      stop: mostly(fc.array(fc.string({ maxLength: 3 }), { maxLength: 2 }), fc.anything()),
+    },
+    { requiredKeys: ['model', 'prompt'] },
+  ),
+  fc.record(
+    {
+      model: modelRef,
+      texts: mostly(fc.array(text, { minLength: 1, maxLength: 3 }), fc.anything()),
+      pooling: mostly(fc.constantFrom('mean', 'cls'), fc.anything()),
+      normalize: mostly(fc.boolean(), fc.anything()),
+      topK: mostly(fc.integer({ min: 1, max: 3 }), fc.anything()),
+    },
+    { requiredKeys: ['model', 'texts'] },
+  ),
+  fc.record(
+    { model: modelRef, pixelValues: tensor, texts: fc.anything() },
+    { requiredKeys: ['model'] },
+  ),
+  fc.record(
+    {
+      model: modelRef,
+      inputs: fc.oneof(
+        { weight: 4, arbitrary: fc.record({ input_ids: ids }) },
+        {
+          weight: 1,
+          arbitrary: fc.record(
+            {
+              input_ids: mostly(ids, tensor),
+              attention_mask: mostly(ids, tensor),
+              pixel_values: tensor,
+            },
+            { requiredKeys: [] },
+          ),
+        },
+      ),
+      outputs: fc.array(fc.constantFrom('logits', 'hidden_states.1', 'nope'), { maxLength: 2 }),
+    },
+    { requiredKeys: ['model', 'inputs'] },
+  ),
+);
 const params = fc.oneof(
   validMatmul,
+  modelParams,
+  modelParams,
   fc.record({ a: tensor, b: tensor }, { requiredKeys: ['a', 'b'] }),
   fc.record({ a: tensor, b: tensor }, { requiredKeys: [] }),
   fc.record({ timeoutMs: fc.oneof(fc.integer({ min: -5, max: 10 }), fc.anything()) }),
@@ -183,6 +282,9 @@ describe(`page protocol fuzz (${RUNS} cases, seed ${SEED})`, () => {
     // The generators must reach the deep paths, not only the envelope check.
     expect(ok).toBeGreaterThan(RUNS / 100);
     expect(okByOp.get('matmul') ?? 0).toBeGreaterThan(RUNS / 1000); // real runs on the host
+    for (const modelOp of ['generate', 'embed', 'classify', 'run']) {
+      expect(okByOp.get(modelOp) ?? 0, modelOp).toBeGreaterThan(RUNS / 20_000); // real models ran
+    }
     for (const code of ['BAD_MESSAGE', 'UNSUPPORTED_VERSION', 'UNKNOWN_OP', 'INVALID_PARAMS']) {
       expect(codes.get(code) ?? 0).toBeGreaterThan(0);
     }
