@@ -281,6 +281,35 @@ describe('models serving pages', () => {
     expect(r.destroyed).toBe('ABORTED');
   });
 
+  it('serves the README sample page, which uses only the SDK', async () => {
+    const sample = await h.openPage(
+      '/generate.html?model=test/tiny-gpt2&classifier=test/tiny-bert&prompt=Hello&seed=2',
+    );
+    await sample.waitForSelector('body[data-done]', { timeout: 60_000 });
+    const report = JSON.parse((await sample.textContent('#report')) ?? '{}');
+    const want = await reference.generate(
+      {
+        model: 'test/tiny-gpt2',
+        prompt: 'Hello',
+        maxTokens: 24,
+        temperature: 0.8,
+        topK: 0,
+        topP: 1,
+        seed: 2,
+        stop: [],
+        addSpecialTokens: true,
+      },
+      quiet,
+    );
+    expect(report.generate).toMatchObject({ text: want.text, tokens: want.tokens });
+    expect(await sample.textContent('#out')).toBe(want.text);
+    expect(report).toMatchObject({ embedDims: 32, availability: 'available' });
+    expect(report.best.label).toMatch(/^LABEL_[012]$/);
+    expect(typeof report.prompt).toBe('string');
+    await sample.screenshot({ path: 'test-artifacts/sample-generate.png' });
+    await sample.close();
+  });
+
   it('answers bad model requests with typed errors', async () => {
     const codes = await page.evaluate(async () => {
       const { client } = window as unknown as W;
