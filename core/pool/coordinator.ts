@@ -19,6 +19,7 @@ import type {
   TaskParamsByName,
   TaskRequest,
 } from '../protocol/host';
+import { modelIdOf } from '../protocol/inference';
 import type { HostKind } from '../protocol/page';
 import type { WireTensor } from '../protocol/tensor';
 import { type HostEntry, HostRegistry, type RegistryOptions } from './host-registry';
@@ -66,6 +67,8 @@ export class Coordinator {
   readonly metrics = new PoolMetrics();
   private readonly maxAttempts: number;
   private readonly pending = new Map<number, PendingRun>();
+  /** Which hosts hold each model in memory (they ran a task on it), for placement. */
+  private readonly residents = new Map<string, Set<string>>();
   private nextRunId = 1;
 
   constructor(options: CoordinatorOptions = {}) {
@@ -96,6 +99,7 @@ export class Coordinator {
       this.registry.emitChange();
     });
     this.registry.onDeath((host) => {
+      for (const hosts of this.residents.values()) hosts.delete(host.id);
       for (const [runId, run] of this.pending) {
         if (run.hostId !== host.id) continue;
         this.pending.delete(runId);
@@ -143,12 +147,19 @@ export class Coordinator {
     params: TaskParamsByName[K],
     options: TaskOptions,
   ): Promise<TaskOutcome> {
+    const model = modelOf(params);
     const { value, host, attempts } = await this.submit(
       task,
       options,
       (runId) => ({ message: { type: 'task', runId, task, params } as TaskRequest, transfer: [] }),
       options.onProgress,
+      model ? this.residents.get(model) : undefined,
     );
+    if (model && task !== 'download-model') {
+      const hosts = this.residents.get(model) ?? new Set<string>();
+      hosts.add(host.id);
+      this.residents.set(model, hosts);
+    }
     return { result: value, host, attempts };
   }
 
@@ -161,6 +172,8 @@ export class Coordinator {
     params: TaskParamsByName[K],
     options: RunOptions,
   ): Promise<unknown[]> {
+    const model = modelOf(params);
+    if (model && task === 'model-unload') this.residents.delete(model);
     const hosts = this.registry.ready().filter((h) => h.ops.includes(task));
     return Promise.all(
       hosts.map((host) =>
@@ -178,10 +191,11 @@ export class Coordinator {
     options: RunOptions,
     build: (runId: number) => { message: CoordinatorToHostData; transfer: Transferable[] },
     onProgress?: (progress: unknown) => void,
+    prefer?: ReadonlySet<string>,
   ): Promise<{ value: unknown; host: { id: string; kind: HostKind }; attempts: number }> {
     const startedMs = Date.now();
     try {
-      return await this.place(work, options, build, onProgress);
+      return await this.place(work, options, build, onProgress, prefer);
     } finally {
       this.metrics.record(Date.now() - startedMs);
     }
@@ -192,20 +206,30 @@ export class Coordinator {
     options: RunOptions,
     build: (runId: number) => { message: CoordinatorToHostData; transfer: Transferable[] },
     onProgress?: (progress: unknown) => void,
+    prefer?: ReadonlySet<string>,
   ): Promise<{ value: unknown; host: { id: string; kind: HostKind }; attempts: number }> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const host = await this.waitForHost(work, options);
+      // waitForHost counts the host as reserved the moment it picks it, so a burst of submits
+      // spreads out before any of them is sent.
+      const host = await this.waitForHost(work, options, prefer);
+      let reserved = true;
+      const unreserve = () => {
+        if (reserved) host.reserved--;
+        reserved = false;
+      };
       try {
         const allottedMs = options.deadlineAtMs - Date.now();
-        const value = await host.breaker.execute(
-          () => this.dispatch(host, options, build, onProgress),
-          allottedMs,
-        );
+        const value = await host.breaker.execute(() => {
+          unreserve();
+          return this.dispatch(host, options, build, onProgress);
+        }, allottedMs);
         return { value, host: { id: host.id, kind: host.kind }, attempts: attempt };
       } catch (e) {
         if (!(isTabpoolError(e) && e.code === 'HOST_LOST')) throw e;
         lastError = e;
+      } finally {
+        unreserve();
       }
     }
     throw lastError;
@@ -265,10 +289,17 @@ export class Coordinator {
   }
 
   /** Resolves with the best ready host, waiting for one to appear until the deadline. */
-  private waitForHost(op: string, { deadlineAtMs, signal }: RunOptions): Promise<HostEntry> {
+  private waitForHost(
+    op: string,
+    { deadlineAtMs, signal }: RunOptions,
+    prefer?: ReadonlySet<string>,
+  ): Promise<HostEntry> {
     if (signal?.aborted) return Promise.reject(new AbortedError('The run was cancelled'));
-    const now = this.registry.pick(op);
-    if (now) return Promise.resolve(now);
+    const now = this.registry.pick(op, prefer);
+    if (now) {
+      now.reserved++;
+      return Promise.resolve(now);
+    }
     return new Promise((resolve, reject) => {
       const finish = () => {
         off();
@@ -276,8 +307,9 @@ export class Coordinator {
         signal?.removeEventListener('abort', onAbort);
       };
       const off = this.registry.onChange(() => {
-        const host = this.registry.pick(op);
+        const host = this.registry.pick(op, prefer);
         if (!host) return;
+        host.reserved++;
         finish();
         resolve(host);
       });
@@ -295,4 +327,10 @@ export class Coordinator {
       );
     });
   }
+}
+
+/** The stored model id a task's params name, if any (`<repo>@<revision>`). */
+function modelOf(params: unknown): string | null {
+  const model = (params as { model?: unknown } | null)?.model;
+  return typeof model === 'string' ? modelIdOf(model) : null;
 }

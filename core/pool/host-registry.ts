@@ -20,6 +20,12 @@ import { type BreakerOptions, HostBreaker, type SavedBreaker } from './host-brea
 /** The coordinator's end of a host channel. Both planes use the same message unions. */
 export type HostChannel = Channel<HostToCoordinator, CoordinatorToHost>;
 
+/** How many more runs in flight a host holding the model may have before another host loads it. */
+export const AFFINITY_SLACK = 2;
+
+/** Work a host has or is about to get: what placement balances. */
+const load = (h: HostEntry): number => h.inflight + h.reserved;
+
 export interface HostEntry {
   id: string;
   /** Opens after consecutive host faults; placement skips the host while it is open. */
@@ -39,6 +45,8 @@ export interface HostEntry {
   lastDispatchSeq: number;
   served: number;
   inflight: number;
+  /** Runs placed on this host that have not been sent yet (between pick and dispatch). */
+  reserved: number;
   diedAtMs: number | null;
 }
 
@@ -150,6 +158,7 @@ export class HostRegistry {
             lastDispatchSeq: 0,
             served: previous?.served ?? 0,
             inflight: 0,
+            reserved: 0,
             diedAtMs: null,
           };
           this.hosts.set(msg.hostId, entry);
@@ -231,15 +240,28 @@ export class HostRegistry {
    * The host to send the next run to: fewest runs in flight, then the one that waited longest
    * since its last dispatch, so a steady stream of requests is spread across every ready host.
    */
-  pick(op: string): HostEntry | undefined {
+  pick(op: string, prefer?: ReadonlySet<string>): HostEntry | undefined {
     let best: HostEntry | undefined;
     const now = this.now();
+    const usable = (h: HostEntry) =>
+      h.state === 'ready' && h.ops.includes(op) && h.breaker.available(now);
+    if (prefer && prefer.size > 0) {
+      // Hosts that already hold the model's weights win unless they are much busier: loading
+      // a second copy costs far more than waiting behind a couple of runs.
+      const least = Math.min(...[...this.hosts.values()].filter(usable).map(load));
+      for (const id of prefer) {
+        const h = this.hosts.get(id);
+        if (!h || !usable(h) || load(h) > least + AFFINITY_SLACK) continue;
+        if (!best || load(h) < load(best)) best = h;
+      }
+      if (best) return best;
+    }
     for (const h of this.hosts.values()) {
-      if (h.state !== 'ready' || !h.ops.includes(op) || !h.breaker.available(now)) continue;
+      if (!usable(h)) continue;
       if (
         !best ||
-        h.inflight < best.inflight ||
-        (h.inflight === best.inflight && h.lastDispatchSeq < best.lastDispatchSeq)
+        load(h) < load(best) ||
+        (load(h) === load(best) && h.lastDispatchSeq < best.lastDispatchSeq)
       ) {
         best = h;
       }
