@@ -23,7 +23,7 @@ export function gpt2Architecture(config: Gpt2Config, params: Params): Architectu
 
   const idsOf = (inputs: ModelInputs): Tensor => {
     const ids = inputs.input_ids;
-    if (!ids || ids.dtype !== 'i32' || ids.shape.length !== 2) {
+    if (ids?.dtype !== 'i32' || ids.shape.length !== 2) {
       throw new InvalidParamsError('gpt2 needs input_ids i32 [batch, seq]', {
         detail: { field: 'input_ids' },
       });

@@ -19,7 +19,7 @@ export function llamaArchitecture(config: LlamaConfig, params: Params): Architec
 
   const idsOf = (inputs: ModelInputs): Tensor => {
     const ids = inputs.input_ids;
-    if (!ids || ids.dtype !== 'i32' || ids.shape.length !== 2) {
+    if (ids?.dtype !== 'i32' || ids.shape.length !== 2) {
       throw new InvalidParamsError(`${config.modelType} needs input_ids i32 [batch, seq]`, {
         detail: { field: 'input_ids' },
       });

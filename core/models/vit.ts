@@ -34,8 +34,7 @@ export function vitArchitecture(config: VitConfig, params: Params): Architecture
     const x = inputs.pixel_values;
     const want = [channels, imageSize, imageSize];
     if (
-      !x ||
-      x.dtype !== 'f32' ||
+      x?.dtype !== 'f32' ||
       x.shape.length !== 4 ||
       x.shape.slice(1).some((d, i) => d !== want[i])
     ) {

@@ -72,7 +72,7 @@ describe('model tasks', () => {
       ctx(),
     );
     const single = new Float32Array(alone.embeddings.data);
-    single.forEach((x, i) => expect(x).toBeCloseTo(v[16 + i] as number, 5));
+    for (const [i, x] of single.entries()) expect(x).toBeCloseTo(v[16 + i] as number, 5);
   });
 
   it('classifies with the labels of id2label, scores summing to 1', async () => {

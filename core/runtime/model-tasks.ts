@@ -22,7 +22,7 @@ import {
   type UnloadParams,
   type UnloadResult,
 } from '../protocol/inference';
-import { float32Tensor, int32Tensor, type WireTensor } from '../protocol/tensor';
+import { float32Tensor, type WireTensor } from '../protocol/tensor';
 
 export interface ModelTaskContext {
   onProgress: (progress: unknown) => void;

@@ -188,7 +188,8 @@ describe('models serving pages', () => {
       quiet,
     );
     const flat = new Float32Array(want.embeddings.data);
-    got.embeddings.flat().forEach((x, i) => expect(x).toBeCloseTo(flat[i] as number, 4));
+    for (const [i, x] of got.embeddings.flat().entries())
+      expect(x).toBeCloseTo(flat[i] as number, 4);
     const classes = await reference.classify({ model: 'test/tiny-bert', texts, topK: 2 }, quiet);
     expect(got.labels.map((r) => r.map((x) => x.label))).toEqual(
       classes.results.map((r) => r.map((x) => x.label)),
@@ -212,7 +213,7 @@ describe('models serving pages', () => {
       quiet,
     );
     const logits = new Float32Array((want.outputs.logits as { data: ArrayBuffer }).data);
-    out.first.forEach((x, i) => expect(x).toBeCloseTo(logits[i] as number, 4));
+    for (const [i, x] of out.first.entries()) expect(x).toBeCloseTo(logits[i] as number, 4);
   });
 
   it('cancels a generation when the page breaks out of the loop, and keeps serving', async () => {
