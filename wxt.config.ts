@@ -26,12 +26,13 @@ export default defineConfig({
     action: { default_title: 'tabpool' },
     // The bridge frame pages embed to open a session (Chrome). A dynamic URL, so a page cannot
     // probe for the extension by its fixed id.
+    // language-model.js: the `LanguageModel` global the content script puts into pages.
     ...(browser === 'firefox'
-      ? {}
+      ? { web_accessible_resources: ['language-model.js'] }
       : {
           web_accessible_resources: [
             {
-              resources: ['bridge.html'],
+              resources: ['bridge.html', 'language-model.js'],
               matches: ['http://*/*', 'https://*/*'],
               use_dynamic_url: true,
             },

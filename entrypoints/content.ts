@@ -1,5 +1,6 @@
 import { browser } from 'wxt/browser';
 import { defineContentScript } from 'wxt/utils/define-content-script';
+import { injectScript } from 'wxt/utils/inject-script';
 import { runtimePortChannel } from '../core/messaging/channel';
 import { BRIDGE_PATH } from '../core/pool/spawner';
 import { PAGE_PORT_NAME, SESSION_PORT_NAME } from '../core/protocol/host';
@@ -31,5 +32,9 @@ export default defineContentScript({
             runtimePortChannel(browser.runtime.connect({ name: SESSION_PORT_NAME })),
           ),
     });
+    // Chrome's built-in AI shape for pages that expect it (installs only where none exists).
+    void injectScript('/language-model.js').catch((e: unknown) =>
+      console.debug('tabpool: no LanguageModel global on this page', e),
+    );
   },
 });

@@ -5,7 +5,12 @@
 import { AbortedError, BadMessageError, NotGrantedError, toWireError } from '../protocol/errors';
 import type { TaskName, TaskParamsByName } from '../protocol/host';
 import type { TokenEvent } from '../protocol/inference';
-import type { ModelSummary, ModelsLoadResult, ProgressEvent } from '../protocol/models';
+import type {
+  ModelSummary,
+  ModelsLoadParams,
+  ModelsLoadResult,
+  ProgressEvent,
+} from '../protocol/models';
 import {
   type CancelRequest,
   DEFAULT_DEADLINE_MS,
@@ -45,6 +50,8 @@ export interface ModelsContext {
   /** The model server from the settings (pages never name a URL). */
   baseUrl(): Promise<string>;
   list(): Promise<ModelSummary[]>;
+  /** The model the user chose for pages' `LanguageModel` (settings), or null. */
+  languageModel?(): Promise<ModelsLoadParams | null>;
 }
 
 export async function handlePageRequest(raw: unknown, ctx: PageContext): Promise<PageReply> {
@@ -115,6 +122,9 @@ async function run(
       break;
     case 'models.list':
       result = { models: await ctx.models.list() };
+      break;
+    case 'models.defaults':
+      result = { languageModel: (await ctx.models.languageModel?.()) ?? null };
       break;
     case 'models.load': {
       const { repo, revision, files } = request.params;

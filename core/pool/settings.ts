@@ -3,6 +3,7 @@
  * missing value falls back to its default rather than breaking the pool.
  */
 import * as v from 'valibot';
+import { ModelsLoadParamsSchema } from '../protocol/models';
 
 export const SETTINGS_KEY = 'tabpool.settings';
 
@@ -27,6 +28,11 @@ const SettingsSchema = v.object({
     v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(24 * 3600)),
     600,
   ),
+  /**
+   * The model behind the `LanguageModel` global tabpool gives pages (Chrome's built-in AI shape):
+   * a repo with its files, or null for none. Pages learn it only once granted.
+   */
+  languageModel: v.fallback(v.nullable(ModelsLoadParamsSchema), null),
 });
 
 export type Settings = v.InferOutput<typeof SettingsSchema>;

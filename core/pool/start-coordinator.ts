@@ -56,6 +56,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
   const gate = new OriginGate(db.grants);
   const models: ModelsContext = {
     baseUrl: async () => (await loadSettings(browser.storage?.local)).modelBaseUrl,
+    languageModel: async () => (await loadSettings(browser.storage?.local)).languageModel,
     list: async () =>
       (await db.models.orderBy('lastUsedAt').reverse().toArray()).map(toModelSummary),
   };

@@ -94,6 +94,10 @@ export interface AccessRequest extends RequestBase {
   op: 'access';
   params: { timeoutMs: number };
 }
+/** The models the user chose for pages (the `LanguageModel` global's model). */
+export interface ModelsDefaultsRequest extends RequestBase {
+  op: 'models.defaults';
+}
 /** Frees a model from the hosts' memory (its stored files stay). */
 export interface ModelsUnloadRequest extends RequestBase {
   op: 'models.unload';
@@ -120,6 +124,7 @@ export interface GenerateRequest extends RequestBase {
   params: GenerateParams;
 }
 export type PageRequest =
+  | ModelsDefaultsRequest
   | ModelsUnloadRequest
   | RunModelRequest
   | EmbedRequest
@@ -184,6 +189,7 @@ export interface ResultByOp {
   'models.load': ModelsLoadResult;
   'models.list': ModelsListResult;
   'models.unload': UnloadResult;
+  'models.defaults': { languageModel: ModelsLoadParams | null };
   run: RunResult;
   embed: EmbedResult;
   classify: ClassifyResult;
@@ -217,6 +223,7 @@ export const PAGE_OPS: readonly PageOp[] = [
   'models.load',
   'models.list',
   'models.unload',
+  'models.defaults',
   'run',
   'embed',
   'classify',
@@ -347,6 +354,7 @@ export function parsePageRequest(data: unknown): PageRequest {
     case 'hello':
     case 'status':
     case 'models.list':
+    case 'models.defaults':
       return { ...base, op: env.op };
     case 'models.load':
       return {

@@ -13,7 +13,13 @@ import { createModelTasks, type ModelTasks } from './model-tasks';
 import { isSoftwareAdapter } from './ops';
 import { createTaskRunner, hostDb } from './tasks';
 
-export type ModelWorkerReply = { ok: true; result: unknown } | { ok: false; error: WireError };
+/**
+ * `progress` counts the progress callbacks made: they travel on comlink's own channel for the
+ * callback, not in order with the reply, so the client waits until it has seen them all.
+ */
+export type ModelWorkerReply =
+  | { ok: true; result: unknown; progress: number }
+  | { ok: false; error: WireError; progress: number };
 
 /** A HAL for `preferred`: `auto` skips software adapters (the CPU kernels beat them). */
 export async function halFor(
@@ -62,11 +68,16 @@ export function createModelWorkerApi(gpu: GPU | null | undefined) {
     ): Promise<ModelWorkerReply> {
       const controller = new AbortController();
       running.set(runId, controller);
+      let progress = 0;
+      const count = (p: unknown) => {
+        progress++;
+        onProgress(p);
+      };
       try {
-        const result = await run(task, params, { onProgress, signal: controller.signal });
-        return Comlink.transfer({ ok: true, result }, collectBuffers(result));
+        const result = await run(task, params, { onProgress: count, signal: controller.signal });
+        return Comlink.transfer({ ok: true, result, progress }, collectBuffers(result));
       } catch (e) {
-        return { ok: false, error: toWireError(e) };
+        return { ok: false, error: toWireError(e), progress };
       } finally {
         running.delete(runId);
       }

@@ -22,8 +22,18 @@ export function createModelWorkerClient(worker: Worker): ModelWorkerClient {
     const callId = nextCall++;
     const onAbort = () => void api.cancel(callId);
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    let seen = 0;
+    let caughtUp: (() => void) | null = null;
+    let want = Number.POSITIVE_INFINITY;
+    const onProgress = (p: unknown) => {
+      ctx.onProgress(p);
+      if (++seen >= want) caughtUp?.();
+    };
     try {
-      const reply = await api.call(callId, task, params, Comlink.proxy(ctx.onProgress));
+      const reply = await api.call(callId, task, params, Comlink.proxy(onProgress));
+      // Progress rides another channel: deliver every event before the result.
+      want = reply.progress;
+      if (seen < want) await new Promise<void>((r) => (caughtUp = r));
       if (!reply.ok) throw errorFromWire(reply.error);
       return reply.result;
     } finally {

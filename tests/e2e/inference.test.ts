@@ -27,7 +27,11 @@ const sizes = {
 };
 const models: Record<string, Record<string, Uint8Array | string>> = {
   'test/tiny-gpt2': { ...randomModelFiles('gpt2', sizes, 11, 0.6), ...byteTokenizerFiles() },
-  'test/tiny-llama': { ...randomModelFiles('llama', sizes, 12, 0.6), ...byteTokenizerFiles() },
+  // Conversations grow turn by turn and every byte is a token here: give it room.
+  'test/tiny-llama': {
+    ...randomModelFiles('llama', { ...sizes, maxPositions: 1024 }, 12, 0.6),
+    ...byteTokenizerFiles(),
+  },
   'test/tiny-bert': { ...randomModelFiles('bert', sizes, 13, 0.5), ...byteTokenizerFiles() },
 };
 /** The same models, run in Node: what the extension must answer. */
@@ -102,15 +106,18 @@ beforeAll(async () => {
   h = await startHarness();
   const popup = await h.openPopup();
   await popup.evaluate(
-    (baseUrl) =>
+    ({ baseUrl, FILES }) =>
       (
         globalThis as unknown as {
           chrome: { storage: { local: { set(i: unknown): Promise<void> } } };
         }
       ).chrome.storage.local.set({
-        'tabpool.settings': { modelBaseUrl: baseUrl },
+        'tabpool.settings': {
+          modelBaseUrl: baseUrl,
+          languageModel: { repo: 'test/tiny-llama', revision: 'main', files: FILES },
+        },
       }),
-    hub.baseUrl,
+    { baseUrl: hub.baseUrl, FILES },
   );
   await popup.close();
   page = await h.openPage('/sdk.html');
@@ -309,6 +316,23 @@ describe('models serving pages', () => {
     expect(typeof report.prompt).toBe('string');
     await sample.screenshot({ path: 'test-artifacts/sample-generate.png' });
     await sample.close();
+  });
+
+  it("gives a page written for Chrome's built-in AI a working LanguageModel global", async () => {
+    const ai = await h.context.newPage();
+    await ai.goto(`${h.origin}/chrome-ai.html`);
+    await ai.waitForFunction(() => 'LanguageModel' in window);
+    await ai.click('#ask');
+    await ai.waitForSelector('body[data-done]', { timeout: 60_000 });
+    const text = (await ai.textContent('#report')) ?? '';
+    const report = JSON.parse(text.startsWith('{') ? text : JSON.stringify({ error: text }));
+    expect(report.error).toBeUndefined();
+    expect(report).toMatchObject({ after: 'available' });
+    expect(['downloadable', 'available']).toContain(report.availability);
+    expect(report.progress.at(-1)).toBe(1);
+    expect(typeof report.answer).toBe('string');
+    expect(report.chunks).toBeGreaterThan(0);
+    await ai.close();
   });
 
   it('answers bad model requests with typed errors', async () => {
