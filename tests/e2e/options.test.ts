@@ -132,4 +132,36 @@ describe('options page', () => {
     );
     expect(stored['tabpool.settings']?.modelBaseUrl).toBe('https://huggingface.co');
   });
+
+  it('chooses the language model pages get, and refuses a bad one', async () => {
+    await options.fill('input[name="modelBaseUrl"]', 'https://huggingface.co');
+    await options.fill('input[name="languageModelRepo"]', '../etc');
+    await options.click('button[type="submit"]');
+    await options.waitForSelector('.settings__status:has-text("owner/name")');
+    await options.fill('input[name="languageModelRepo"]', 'me/tiny-stories');
+    await options.click('button[type="submit"]');
+    await options.waitForSelector('.settings__status:has-text("Saved")');
+    const stored = await options.evaluate(() =>
+      (
+        globalThis as unknown as {
+          chrome: {
+            storage: {
+              local: { get(k: string): Promise<Record<string, { languageModel?: unknown }>> };
+            };
+          };
+        }
+      ).chrome.storage.local.get('tabpool.settings'),
+    );
+    expect(stored['tabpool.settings']?.languageModel).toEqual({
+      repo: 'me/tiny-stories',
+      revision: 'main',
+      files: [
+        'config.json',
+        'model.safetensors',
+        'tokenizer.json',
+        'tokenizer_config.json',
+        'generation_config.json',
+      ],
+    });
+  });
 });

@@ -13,6 +13,7 @@ describe('SettingsForm', () => {
     expect(html).toMatch(/<select[^>]*name="preferredBackend"/);
     expect(html).toContain('value="https://huggingface.co"');
     expect(html).toContain('role="status"');
+    expect(html).toMatch(/Language model for pages[^<]*<input[^>]*name="languageModelRepo"/);
   });
 });
 

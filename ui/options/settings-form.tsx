@@ -7,14 +7,42 @@ export interface SettingsFormProps {
 }
 
 /** Pool size, backend and model server. Values are checked by the same schema the pool reads. */
+/** The files a language model needs, as the options page asks for them by default. */
+export const LANGUAGE_MODEL_FILES = [
+  'config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'generation_config.json',
+];
+
 export function SettingsForm({ settings, save }: SettingsFormProps) {
   const [draft, setDraft] = useState(settings);
+  const [lmRepo, setLmRepo] = useState(settings.languageModel?.repo ?? '');
+  const [lmFiles, setLmFiles] = useState(
+    (settings.languageModel?.files ?? LANGUAGE_MODEL_FILES).join(', '),
+  );
   const [status, setStatus] = useState('');
   const onSubmit = async (e: Event) => {
     e.preventDefault();
-    const checked = parseSettings(draft);
+    const languageModel = lmRepo.trim()
+      ? {
+          repo: lmRepo.trim(),
+          revision: settings.languageModel?.revision ?? 'main',
+          files: lmFiles
+            .split(',')
+            .map((f) => f.trim())
+            .filter(Boolean),
+        }
+      : null;
+    const wanted = { ...draft, languageModel };
+    const checked = parseSettings(wanted);
     if (checked.modelBaseUrl !== draft.modelBaseUrl) {
       setStatus('The model server must be an http(s) URL.');
+      return;
+    }
+    if (languageModel && checked.languageModel === null) {
+      setStatus('The language model is owner/name, with plain file names.');
       return;
     }
     await save(checked);
@@ -68,6 +96,24 @@ export function SettingsForm({ settings, save }: SettingsFormProps) {
           type="url"
           value={draft.modelBaseUrl}
           onInput={(e) => setDraft({ ...draft, modelBaseUrl: e.currentTarget.value })}
+        />
+      </label>
+      <label>
+        Language model for pages (the LanguageModel global; owner/name, empty for none)
+        <input
+          name="languageModelRepo"
+          type="text"
+          value={lmRepo}
+          onInput={(e) => setLmRepo(e.currentTarget.value)}
+        />
+      </label>
+      <label>
+        Its files (comma-separated)
+        <input
+          name="languageModelFiles"
+          type="text"
+          value={lmFiles}
+          onInput={(e) => setLmFiles(e.currentTarget.value)}
         />
       </label>
       <button type="submit">Save</button>
