@@ -1,13 +1,20 @@
 /**
  * The same extension in headless Firefox ESR (Debian's firefox-esr, WebDriver BiDi through
  * puppeteer-core): background page as coordinator and host #0, a pool tab, sessions piped by the
- * content script, consent in the popup. Model runs and WebGPU-on-Firefox come with their issues.
+ * content script, consent in the popup, models loaded from a local hub and run for pages (streamed
+ * generation, the LanguageModel global for a page written for Chrome's built-in AI).
+ * WebGPU-on-Firefox comes with its issue.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelFilesFromMap } from '../../core/models/model-files';
+import { byteTokenizerFiles, randomModelFiles } from '../../core/models/testing/random-models';
+import { createModelTasks } from '../../core/runtime/model-tasks';
+import { createHal } from '../../kernels/hal/hal';
 import { matmulCpu } from '../../kernels/matmul/cpu';
+import { startTestHubServer, type TestHubServer } from '../../storage/test-hub-server';
 import { launchFirefoxWithExtension } from '../../tools/firefox.mjs';
 import { servePages } from '../../tools/page-server.mjs';
 import type { TabpoolWindow } from './harness';
@@ -20,6 +27,33 @@ let ff: Awaited<ReturnType<typeof launchFirefoxWithExtension>>;
 let browser: Browser;
 let server: Awaited<ReturnType<typeof servePages>>;
 let page: Page;
+let hub: TestHubServer;
+
+const MODEL_FILES = [
+  'config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'generation_config.json',
+];
+const modelSizes = {
+  hidden: 32,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  intermediate: 64,
+  vocab: 260,
+  maxPositions: 1024,
+};
+const models: Record<string, Record<string, Uint8Array | string>> = {
+  'test/tiny-gpt2': { ...randomModelFiles('gpt2', modelSizes, 11, 0.6), ...byteTokenizerFiles() },
+  'test/tiny-llama': { ...randomModelFiles('llama', modelSizes, 12, 0.6), ...byteTokenizerFiles() },
+};
+/** The same models in Node: what Firefox must answer. */
+const reference = createModelTasks({
+  hal: () => createHal(),
+  files: (id) => modelFilesFromMap(id, models[id.replace(/@main$/, '')] ?? {}),
+});
 
 /** The page's real location: BiDi reports moz-extension pages as about:blank in `url()`. */
 const locationOf = (p: Page) => p.evaluate(() => location.href).catch(() => '');
@@ -68,6 +102,13 @@ const readyKinds = (hosts: Host[]) =>
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   server = await servePages();
+  hub = await startTestHubServer();
+  for (const [repo, files] of Object.entries(models)) {
+    for (const [name, body] of Object.entries(files)) {
+      const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+      hub.addFile(repo, 'main', name, bytes, name.endsWith('.safetensors'));
+    }
+  }
   ff = await launchFirefoxWithExtension();
   browser = ff.browser;
   page = await browser.newPage();
@@ -78,6 +119,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ff?.close();
   await server?.close();
+  await hub?.close();
 });
 
 describe('Firefox', () => {
@@ -190,6 +232,92 @@ describe('Firefox', () => {
     expect(r.session).toMatchObject({ origin: server.origin, transport: 'relay' });
     expect(r.c).toEqual([1, 2, 3, 4]);
     await sdkPage.close();
+  });
+
+  it('loads a model and streams a generation identical to Node', async () => {
+    const settings = await openExtensionPage('/popup.html');
+    await settings.evaluate(
+      ({ baseUrl, files }) =>
+        (
+          globalThis as unknown as {
+            browser: { storage: { local: { set(i: unknown): Promise<void> } } };
+          }
+        ).browser.storage.local.set({
+          'tabpool.settings': {
+            modelBaseUrl: baseUrl,
+            languageModel: { repo: 'test/tiny-llama', revision: 'main', files },
+          },
+        }),
+      { baseUrl: hub.baseUrl, files: MODEL_FILES },
+    );
+    await settings.close();
+    const sdkPage = await browser.newPage();
+    await sdkPage.goto(`${server.origin}/sdk.html`);
+    await sdkPage.waitForFunction(() => 'sdkLoaded' in window);
+    const started = Date.now();
+    const r = await sdkPage.evaluate(async (files) => {
+      type C = {
+        models: { load(p: unknown): Promise<{ model: { state: string } }> };
+        generate(
+          m: string,
+          p: string,
+          o: unknown,
+        ): AsyncGenerator<string, { text: string; tokens: number }>;
+      };
+      const client = await (window as unknown as { sdk: { connect(): Promise<C> } }).sdk.connect();
+      const loaded = await client.models.load({ repo: 'test/tiny-gpt2', files });
+      const t0 = performance.now();
+      const gen = client.generate('test/tiny-gpt2', 'Hello, Firefox', {
+        maxTokens: 24,
+        temperature: 0.9,
+        topK: 50,
+        seed: 5,
+      });
+      const pieces: string[] = [];
+      let step = await gen.next();
+      while (!step.done) {
+        pieces.push(step.value);
+        step = await gen.next();
+      }
+      return { state: loaded.model.state, pieces, result: step.value, ms: performance.now() - t0 };
+    }, MODEL_FILES);
+    const want = await reference.generate(
+      {
+        model: 'test/tiny-gpt2',
+        prompt: 'Hello, Firefox',
+        maxTokens: 24,
+        temperature: 0.9,
+        topK: 50,
+        topP: 1,
+        seed: 5,
+        stop: [],
+        addSpecialTokens: true,
+      },
+      { onProgress: () => {} },
+    );
+    expect(r.state).toBe('ready');
+    expect(r.result).toEqual(want);
+    expect(r.pieces.join('')).toBe(want.text);
+    console.info(
+      `firefox: load + 24-token generation ${Date.now() - started} ms (generation ${r.ms.toFixed(0)} ms)`,
+    );
+    await sdkPage.close();
+  });
+
+  it("gives a page written for Chrome's built-in AI a LanguageModel that works", async () => {
+    const ai = await browser.newPage();
+    await ai.goto(`${server.origin}/chrome-ai.html`);
+    await ai.waitForFunction(() => 'LanguageModel' in window, { timeout: 15_000 });
+    await ai.click('#ask');
+    await ai.waitForSelector('body[data-done]', { timeout: 60_000 });
+    const text = (await ai.$eval('#report', (e) => e.textContent)) ?? '';
+    expect(text.startsWith('{'), text).toBe(true);
+    const report = JSON.parse(text);
+    expect(report.after).toBe('available');
+    expect(report.progress.at(-1)).toBe(1);
+    expect(typeof report.answer).toBe('string');
+    expect(report.chunks).toBeGreaterThan(0);
+    await ai.close();
   });
 
   it('notices a closed pool tab, keeps serving, and replaces it', async () => {

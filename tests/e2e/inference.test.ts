@@ -146,13 +146,14 @@ const generateInPage = (model: string, prompt: string, options: Record<string, u
   page.evaluate(
     async ([model, prompt, options]) => {
       const pieces: string[] = [];
+      const t0 = performance.now();
       const gen = (window as unknown as W).client.generate(model, prompt, options);
       let r = await gen.next();
       while (!r.done) {
         pieces.push(r.value);
         r = await gen.next();
       }
-      return { pieces, result: r.value };
+      return { pieces, result: r.value, ms: performance.now() - t0 };
     },
     [model, prompt, options] as const,
   );
@@ -160,7 +161,14 @@ const generateInPage = (model: string, prompt: string, options: Record<string, u
 describe('models serving pages', () => {
   it('generates the text the model gives in Node, streamed piece by piece', async () => {
     const options = { maxTokens: 24, temperature: 0.9, topK: 50, seed: 5 };
-    const { pieces, result } = await generateInPage('test/tiny-gpt2', 'Hello, tabpool', options);
+    const { pieces, result, ms } = await generateInPage(
+      'test/tiny-gpt2',
+      'Hello, tabpool',
+      options,
+    );
+    console.info(
+      `chromium: 24-token generation ${ms.toFixed(0)} ms (model in the host's Worker, CPU)`,
+    );
     const want = await reference.generate(
       {
         model: 'test/tiny-gpt2',
