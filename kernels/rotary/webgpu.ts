@@ -1,4 +1,9 @@
-/** WebGPU rotary embeddings: one thread per rotated pair; the non-rotating tail is copied. */
+/**
+ * WebGPU rotary embeddings: one thread per rotated pair; the non-rotating tail is copied.
+ * cos/sin come from a table computed on the host in double precision (after the 6 header words
+ * of `meta`): WGSL's sin/cos only promise 2^-11 absolute error, which a 1e-4 parity budget cannot
+ * absorb, and the table is small (seq × rotaryDim/2 pairs).
+ */
 import type { OpInputs, OpParams } from '../backend/ops';
 import { numel, type Tensor } from '../tensor/tensor';
 import { type GpuContext, runProgram } from '../webgpu/context';
@@ -34,7 +39,6 @@ ${entry([WG, 1, 1])}
   ${WGSL_GROUP_INDEX}
   let t = group * ${WG}u + lid;
   let rows = dims[0]; let seq = dims[1]; let dim = dims[2]; let rot = dims[3]; let offset = dims[4];
-  let theta = bitcast<f32>(dims[5]);
   let slots = rot / 2u + (dim - rot);
   if (t >= rows * slots) { return; }
   let row = t / slots;
@@ -42,10 +46,9 @@ ${entry([WG, 1, 1])}
   let base = row * dim;
   let half = rot / 2u;
   if (j >= half) { let c = rot + (j - half); y[base + c] = x[base + c]; return; }
-  let pos = f32(offset + row % seq);
-  let angle = pos * pow(theta, -2.0 * f32(j) / f32(rot));
-  let c = cos(angle);
-  let s = sin(angle);
+  let at = 6u + ((row % seq) * half + j) * 2u;
+  let c = bitcast<f32>(dims[at]);
+  let s = bitcast<f32>(dims[at + 1u]);
   let i1 = base + ${interleaved ? '2u * j' : 'j'};
   let i2 = i1 + ${interleaved ? '1u' : 'half'};
   let x1 = x[i1];
@@ -59,8 +62,25 @@ ${entry([WG, 1, 1])}
     dispatch: dispatchFor(rows * slots, WG, maxPerDimension),
     cacheKey: pipelineCacheKey('rotary', { interleaved, wg: WG }),
     wgsl,
-    meta: Uint32Array.from([rows, seq, dim, rot, p.positionOffset, f32Bits(p.theta)]),
+    meta: rotaryMeta(rows, seq, dim, rot, p),
   };
+}
+
+/** Header words, then (cos, sin) as f32 bits for each position of the call and each pair. */
+function rotaryMeta(rows: number, seq: number, dim: number, rot: number, p: OpParams<'rotary'>) {
+  const half = rot / 2;
+  const meta = new Uint32Array(6 + seq * half * 2);
+  meta.set([rows, seq, dim, rot, p.positionOffset, f32Bits(p.theta)]);
+  const table = new Float32Array(meta.buffer, 6 * 4);
+  for (let s = 0; s < seq; s++) {
+    const pos = p.positionOffset + s;
+    for (let i = 0; i < half; i++) {
+      const angle = pos * p.theta ** ((-2 * i) / rot);
+      table[(s * half + i) * 2] = Math.cos(angle);
+      table[(s * half + i) * 2 + 1] = Math.sin(angle);
+    }
+  }
+  return meta;
 }
 
 /** `x` must be dense (the backend makes it so). */
