@@ -102,6 +102,20 @@ row('encoder cold: load + first forward', loadMs + firstMs, 'ms', true);
 row('encoder first forward (weights on GPU)', firstMs, 'ms', true);
 const gpuBackend = hal.gpu;
 if (gpuBackend) {
+  // Where a forward's time goes: encoding (JS + Dawn calls, GPU work only recorded) vs the
+  // submit-and-wait of the read.
+  const split: [number, number][] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const out = await bert.forward({ input_ids: input });
+    const t1 = performance.now();
+    await hal.read(out.get('last_hidden_state') as Tensor);
+    split.push([t1 - t0, performance.now() - t1]);
+    bert.free(out);
+  }
+  console.log(
+    `  encode ${median(split.map((x) => x[0])).toFixed(2)} ms, submit + GPU + read ${median(split.map((x) => x[1])).toFixed(2)} ms (medians)`,
+  );
   const before = gpuBackend.context.dispatches;
   await forwardOnce(bert, input, 'last_hidden_state');
   console.log(`  dispatches per forward: ${gpuBackend.context.dispatches - before}`);
