@@ -8,10 +8,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { createHal } from '../../../kernels/hal/hal';
-import { cpuTensor, type Tensor } from '../../../kernels/tensor/tensor';
+import { cpuTensor, cpuToDense, type Tensor } from '../../../kernels/tensor/tensor';
 import { nodeGpu } from '../../../kernels/testing/node-gpu';
 import { generate, loadModel, type Model } from '../index';
 import { modelFilesFromMap } from '../model-files';
+import { modelFilesFromDir } from '../model-files-node';
 import { randomModelFiles } from '../testing/random-models';
 
 const full = process.argv.includes('--full');
@@ -89,7 +90,12 @@ const caps = hal.capabilities;
 console.log(`adapter: ${caps?.vendor} ${caps?.architecture} ${caps?.description ?? ''}`.trim());
 console.log(`shapes: ${full ? 'full (BERT-base, GPT-2 small)' : 'small (SwiftShader)'}\n`);
 
-const encFiles = modelFilesFromMap('bench/bert', randomModelFiles('bert', enc, 1, 0.05));
+// `--encoder-dir DIR`: the checkpoint PyTorch and ONNX Runtime Web ran (same weights).
+const dirAt = process.argv.indexOf('--encoder-dir');
+const encFiles =
+  dirAt > 0
+    ? modelFilesFromDir(process.argv[dirAt + 1] as string)
+    : modelFilesFromMap('bench/bert', randomModelFiles('bert', enc, 1, 0.05));
 const [bert, loadMs] = await timed(() => loadModel(encFiles, hal));
 const input = ids(enc.seq, enc.vocab);
 const [, firstMs] = await timed(() => forwardOnce(bert, input, 'last_hidden_state'));
@@ -98,6 +104,18 @@ for (let i = 0; i < runs; i++) {
   times.push((await timed(() => forwardOnce(bert, input, 'last_hidden_state')))[1]);
 }
 row(`encoder seq ${enc.seq} latency`, median(times), 'ms', true);
+if (process.env.TABPOOL_BENCH_ORT) {
+  // ort-bench.mjs's result on the same checkpoint, same Dawn, same machine.
+  const ort = JSON.parse(readFileSync(process.env.TABPOOL_BENCH_ORT, 'utf8')) as {
+    first: number;
+    median: number;
+  };
+  console.log(
+    `  ONNX Runtime Web (WebGPU EP) ${ort.median.toFixed(2)} ms → ours/ORT ${(median(times) / ort.median).toFixed(2)}×; ORT first run ${ort.first.toFixed(0)} ms`,
+  );
+  result['ort encoder latency'] = ort.median;
+  result['ort first run'] = ort.first;
+}
 row('encoder cold: load + first forward', loadMs + firstMs, 'ms', true);
 row('encoder first forward (weights on GPU)', firstMs, 'ms', true);
 const gpuBackend = hal.gpu;
@@ -132,7 +150,7 @@ const gpt2 = await loadModel(
   modelFilesFromMap('bench/gpt2', randomModelFiles('gpt2', dec, 2, 0.05)),
   hal,
 );
-const prompt = [...(ids(dec.prompt, dec.vocab).storage.data as Int32Array)];
+const prompt = [...cpuToDense(ids(dec.prompt, dec.vocab))];
 await forwardOnce(gpt2, ids(dec.prompt, dec.vocab), 'logits');
 const prefill: number[] = [];
 const decode: number[] = [];

@@ -3,6 +3,7 @@ GPT-2 small decoder with a 128-token prompt and 64 greedy tokens), eager fp32 wi
 random init, CUDA-synchronised wall clock. Prints JSON {label: value} with bench-models.ts's
 labels, for TABPOOL_BENCH_BASELINE."""
 import json
+import os
 import statistics
 import sys
 import time
@@ -26,6 +27,18 @@ with torch.no_grad():
                      vocab_size=30522, max_position_embeddings=512, attn_implementation="eager")
     cpu_model = BertModel(cfg).eval()
     ids = (torch.arange(128) * 7919 % 30522).unsqueeze(0)
+    save = sys.argv[sys.argv.index("--save") + 1] if "--save" in sys.argv else None
+    if save:
+        # The same weights for our kernels (safetensors) and ONNX Runtime Web (model.onnx).
+        cpu_model.save_pretrained(save, safe_serialization=True)
+        feeds = (ids, torch.ones_like(ids), torch.zeros_like(ids))
+        names = ["input_ids", "attention_mask", "token_type_ids"]
+        try:
+            torch.onnx.export(cpu_model, feeds, os.path.join(save, "model.onnx"), input_names=names,
+                              output_names=["last_hidden_state", "pooler_output"], opset_version=17,
+                              dynamo=False)
+        except Exception as e:  # noqa: BLE001 - the ORT peer is optional; say why it is missing
+            print(f"onnx export failed: {e}", file=sys.stderr)
     t0 = now()
     model = cpu_model.to(dev)
     t1 = now()
