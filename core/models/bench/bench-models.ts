@@ -104,9 +104,14 @@ for (let i = 0; i < runs; i++) {
   times.push((await timed(() => forwardOnce(bert, input, 'last_hidden_state')))[1]);
 }
 row(`encoder seq ${enc.seq} latency`, median(times), 'ms', true);
-if (process.env.TABPOOL_BENCH_ORT) {
+const ortText = process.env.TABPOOL_BENCH_ORT
+  ? readFileSync(process.env.TABPOOL_BENCH_ORT, 'utf8').trim()
+  : '';
+if (!ortText && process.env.TABPOOL_BENCH_ORT)
+  console.log('  ONNX Runtime Web: no result (see its log)');
+if (ortText) {
   // ort-bench.mjs's result on the same checkpoint, same Dawn, same machine.
-  const ort = JSON.parse(readFileSync(process.env.TABPOOL_BENCH_ORT, 'utf8')) as {
+  const ort = JSON.parse(ortText) as {
     first: number;
     median: number;
   };

@@ -31,11 +31,20 @@ with torch.no_grad():
     if save:
         # The same weights for our kernels (safetensors) and ONNX Runtime Web (model.onnx).
         cpu_model.save_pretrained(save, safe_serialization=True)
+        class Encoder(torch.nn.Module):  # a plain signature for the exporter
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                                  token_type_ids=token_type_ids).last_hidden_state
+
         feeds = (ids, torch.ones_like(ids), torch.zeros_like(ids))
         names = ["input_ids", "attention_mask", "token_type_ids"]
         try:
-            torch.onnx.export(cpu_model, feeds, os.path.join(save, "model.onnx"), input_names=names,
-                              output_names=["last_hidden_state", "pooler_output"], opset_version=17,
+            torch.onnx.export(Encoder(cpu_model), feeds, os.path.join(save, "model.onnx"),
+                              input_names=names, output_names=["last_hidden_state"], opset_version=17,
                               dynamo=False)
         except Exception as e:  # noqa: BLE001 - the ORT peer is optional; say why it is missing
             print(f"onnx export failed: {e}", file=sys.stderr)
