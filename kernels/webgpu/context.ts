@@ -22,6 +22,15 @@ export interface GpuContext {
   /** The first uncaptured validation/out-of-memory error since the last read. */
   error: string | null;
   encoder: GPUCommandEncoder | null;
+  /** The open compute pass: consecutive dispatches share one (each is its own usage scope). */
+  pass: GPUComputePassEncoder | null;
+  /** Bind group layouts by pipeline (asking the pipeline each time costs a binding call). */
+  readonly layouts: WeakMap<GPUComputePipeline, GPUBindGroupLayout>;
+  /**
+   * Every dispatch's small `meta` words, packed into one buffer per submit: written with one
+   * `queue.writeBuffer` just before the submit instead of a mapped buffer per dispatch.
+   */
+  arena: { buffer: GPUBuffer; staging: Uint8Array<ArrayBuffer>; used: number } | null;
   /** Buffers released while the open encoder may still use them: destroyed after submit. */
   readonly releaseAfterSubmit: GPUBuffer[];
   /** Dispatches encoded since the context was made (for tests and benchmarks). */
@@ -48,6 +57,9 @@ export function wrapDevice(device: GPUDevice, caps: Capabilities): GpuContext {
     lost: null,
     error: null,
     encoder: null,
+    pass: null,
+    layouts: new WeakMap(),
+    arena: null,
     releaseAfterSubmit: [],
     dispatches: 0,
     pool: new Map(),
@@ -88,9 +100,52 @@ export function createStorageBuffer(ctx: GpuContext, bytes: number): GPUBuffer {
   return ctx.device.createBuffer({ size, usage: STORAGE_USAGE });
 }
 
+/** The open command encoder, for copies: ends the open compute pass first. */
 export function encoderOf(ctx: GpuContext): GPUCommandEncoder {
+  if (ctx.pass) {
+    ctx.pass.end();
+    ctx.pass = null;
+  }
   ctx.encoder ??= ctx.device.createCommandEncoder();
   return ctx.encoder;
+}
+
+function passOf(ctx: GpuContext): GPUComputePassEncoder {
+  if (!ctx.pass) {
+    ctx.encoder ??= ctx.device.createCommandEncoder();
+    ctx.pass = ctx.encoder.beginComputePass();
+  }
+  return ctx.pass;
+}
+
+/** Bytes of meta words one submit can pack; a dispatch whose meta does not fit gets its own buffer. */
+export const META_ARENA_BYTES = 1 << 20;
+
+/** Where a dispatch's meta words go: a slice of this submit's arena, or a buffer of its own. */
+function metaBinding(ctx: GpuContext, meta: Uint32Array): GPUBufferBinding {
+  const bytes = Math.max(4, meta.byteLength);
+  const align = ctx.device.limits.minStorageBufferOffsetAlignment;
+  ctx.arena ??= {
+    buffer: ctx.device.createBuffer({ size: META_ARENA_BYTES, usage: STORAGE_USAGE }),
+    staging: new Uint8Array(META_ARENA_BYTES),
+    used: 0,
+  };
+  const arena = ctx.arena;
+  const at = Math.ceil(arena.used / align) * align;
+  if (at + bytes <= META_ARENA_BYTES) {
+    arena.staging.set(new Uint8Array(meta.buffer, meta.byteOffset, meta.byteLength), at);
+    arena.used = at + bytes;
+    return { buffer: arena.buffer, offset: at, size: bytes };
+  }
+  const own = ctx.device.createBuffer({
+    size: bytes,
+    usage: STORAGE_USAGE,
+    mappedAtCreation: true,
+  });
+  new Uint32Array(own.getMappedRange()).set(meta);
+  own.unmap();
+  ctx.releaseAfterSubmit.push(own);
+  return { buffer: own };
 }
 
 function pipelineFor(ctx: GpuContext, program: KernelProgram): GPUComputePipeline {
@@ -119,27 +174,36 @@ export function runProgram(
   assertAlive(ctx);
   if (program.dispatch.some((d) => d === 0)) return;
   const pipeline = pipelineFor(ctx, program);
-  const meta = ctx.device.createBuffer({
-    size: Math.max(4, program.meta.byteLength),
-    usage: STORAGE_USAGE,
-    mappedAtCreation: true,
-  });
-  new Uint32Array(meta.getMappedRange()).set(program.meta);
-  meta.unmap();
-  const entries = [...buffers, meta].map((buffer, binding) => ({ binding, resource: { buffer } }));
-  const bindGroup = ctx.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-  const pass = encoderOf(ctx).beginComputePass({ label: program.name });
+  let layout = ctx.layouts.get(pipeline);
+  if (!layout) {
+    layout = pipeline.getBindGroupLayout(0);
+    ctx.layouts.set(pipeline, layout);
+  }
+  const entries = [
+    ...buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    { binding: buffers.length, resource: metaBinding(ctx, program.meta) },
+  ];
+  const bindGroup = ctx.device.createBindGroup({ layout, entries });
+  const pass = passOf(ctx);
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindGroup);
   pass.dispatchWorkgroups(...program.dispatch);
-  pass.end();
-  ctx.releaseAfterSubmit.push(meta);
   ctx.dispatches++;
 }
 
 /** Submits the open encoder, then frees buffers that were waiting for it. */
 export function flush(ctx: GpuContext): void {
   assertAlive(ctx);
+  if (ctx.pass) {
+    ctx.pass.end();
+    ctx.pass = null;
+  }
+  if (ctx.arena && ctx.arena.used > 0) {
+    // Queue-ordered: lands before this submit and after every earlier one, so the arena is
+    // reused safely submit after submit.
+    ctx.device.queue.writeBuffer(ctx.arena.buffer, 0, ctx.arena.staging, 0, ctx.arena.used);
+    ctx.arena.used = 0;
+  }
   if (ctx.encoder) {
     ctx.device.queue.submit([ctx.encoder.finish()]);
     ctx.encoder = null;
