@@ -8,6 +8,7 @@ describe('settings', () => {
       preferredBackend: 'auto',
       poolTabs: 1,
       idleRetireSeconds: 600,
+      languageModel: null,
     });
   });
 
@@ -23,7 +24,11 @@ describe('settings', () => {
       poolTabs: 3,
       preferredBackend: 'cpu',
       idleRetireSeconds: 600,
+      languageModel: null,
     });
+    const lm = { repo: 'me/tiny', revision: 'main', files: ['config.json'] };
+    expect(parseSettings({ languageModel: lm }).languageModel).toEqual(lm);
+    expect(parseSettings({ languageModel: { repo: '../x', files: [] } }).languageModel).toBeNull();
     expect(parseSettings({ idleRetireSeconds: -1 }).idleRetireSeconds).toBe(600);
     expect(parseSettings({ idleRetireSeconds: 0 }).idleRetireSeconds).toBe(0);
     expect(parseSettings({ preferredBackend: 'cuda' }).preferredBackend).toBe('auto');
