@@ -3,25 +3,60 @@
 // Bundles core/models/bench/bench-models.ts (webgpu left external) with rolldown and runs it.
 // On the GPU machine: `source .gpu/gpu-env.sh && python3 core/models/bench/torch-models.py > /tmp/base.json
 //   && TABPOOL_BENCH_BASELINE=/tmp/base.json node .gpu/bench-models.mjs --full`.
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+// `--compare` bundles core/models/bench/bench-compare.ts instead: ours, PyTorch and ONNX Runtime
+// Web on the SAME weights in one process tree, one table with ratios and targets; with
+// `--bundle-only` it also copies ORT Web's files into <out dir>/ort/ (wasm as .xz). On the GPU:
+//   npm run bench:models -- --compare --bundle-only --out .gpu/bench-compare.mjs   (here), then
+//   source .gpu/gpu-env.sh && node .gpu/bench-compare.mjs --full --torch --ort --out $OUT
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'rolldown';
 
 const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
 const outIndex = args.indexOf('--out');
+const compare = args.includes('--compare');
+const bundleOnly = args.includes('--bundle-only');
+// With --compare, a bare run's --out names the folder for its results, not the bundle.
 const out = resolve(
   root,
-  outIndex >= 0 ? args[outIndex + 1] : 'node_modules/.cache/tabpool/bench-models.mjs',
+  outIndex >= 0 && (bundleOnly || !compare)
+    ? args[outIndex + 1]
+    : `node_modules/.cache/tabpool/${compare ? 'bench-compare' : 'bench-models'}.mjs`,
 );
 mkdirSync(dirname(out), { recursive: true });
 await build({
-  input: resolve(root, 'core/models/bench/bench-models.ts'),
+  input: resolve(root, `core/models/bench/${compare ? 'bench-compare' : 'bench-models'}.ts`),
   platform: 'node',
   external: ['webgpu'],
   logLevel: 'warn',
   output: { file: out, format: 'esm' },
 });
-if (args.includes('--bundle-only')) console.log(`bundled ${out}`);
+if (compare && bundleOnly) {
+  // ORT Web's two WebGPU builds: ort.mjs (JS EP, JSEP) and ort.webgpu.mjs (C++ EP).
+  const dist = resolve(root, 'node_modules/onnxruntime-web/dist');
+  const ortDir = join(dirname(out), 'ort');
+  mkdirSync(ortDir, { recursive: true });
+  for (const f of [
+    'ort.mjs',
+    'ort.webgpu.mjs',
+    'ort-wasm-simd-threaded.jsep.mjs',
+    'ort-wasm-simd-threaded.asyncify.mjs',
+  ]) {
+    copyFileSync(join(dist, f), join(ortDir, f));
+  }
+  for (const f of ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.asyncify.wasm']) {
+    const xz = join(ortDir, `${f}.xz`);
+    if (!existsSync(xz)) {
+      writeFileSync(
+        xz,
+        execFileSync('xz', ['-T0', '-6', '-c', join(dist, f)], { maxBuffer: 1 << 30 }),
+      );
+    }
+  }
+  console.log(`ORT Web files in ${ortDir}`);
+}
+if (bundleOnly) console.log(`bundled ${out}`);
 else await import(pathToFileURL(out).href);

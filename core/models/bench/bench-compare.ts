@@ -1,14 +1,19 @@
 /**
- * Model benchmark (`npm run bench:models`): a BERT-base-shaped encoder's latency and cold first
+ * Model benchmark (`npm run bench:models -- --compare`): a BERT-base-shaped encoder's latency and cold first
  * run, and a GPT-2-small-shaped decoder's prefill and decode tokens/s, on our WebGPU backend;
  * beside them PyTorch eager fp32 (TF32 off, `torch-compare.py`) and ONNX Runtime Web's WebGPU
  * execution provider (`ort-web.ts`) on the same random weights, all in one process tree, then
  * one table with the ratios and the issue's targets.
  *
- * Without `--full` the shapes are small (SwiftShader). On the GPU machine:
+ * Without `--full` the shapes are small (SwiftShader). For the GPU machine, here:
+ *   npm run bench:models -- --compare --bundle-only --out .gpu/bench-compare.mjs
+ * and there (`.gpu` carried):
+ *   source .gpu/gpu-env.sh && export __GL_SHADER_DISK_CACHE=0 &&
  *   node .gpu/bench-compare.mjs --full --torch --ort --out $OUT
  * `--torch [script]` runs the PyTorch side (it reads the weights we write under `--work`);
- * `--ort` runs ORT Web on the ONNX file the PyTorch side exports (or `--onnx <file>`).
+ * `--ort` runs ORT Web on the ONNX file the PyTorch side exports (or `--onnx <file>`);
+ * `--ort-builds jsep,webgpu` picks ORT's builds; `--only bert,gpt2` our models.
+ * `__GL_SHADER_DISK_CACHE=0` keeps NVIDIA's shader cache from turning a cold run warm.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { createHal, type Hal } from '../../../kernels/hal/hal';
 import { cpuTensor } from '../../../kernels/tensor/tensor';
 import { nodeGpu } from '../../../kernels/testing/node-gpu';
-import { generate, loadModel, type Model } from '../index';
+import { flush, type GpuContext } from '../../../kernels/webgpu/context';
+import { generate, loadModel, type Model, type Outputs } from '../index';
 import { modelFilesFromMap } from '../model-files';
 import { type RandomModelSizes, randomModelFiles } from '../testing/random-models';
 import { type ORT_BUILDS, runOrtChild } from './ort-web';
@@ -120,18 +126,107 @@ async function freshHal(): Promise<{ hal: Hal; ms: number }> {
 
 const dispatches = (hal: Hal) => hal.gpu?.context.dispatches ?? 0;
 
+/**
+ * Time spent inside Dawn's synchronous calls that a cold run pays: shader modules and
+ * pipelines (compiles), and writeBuffer (weight uploads). Wraps the prototypes once.
+ */
+const spent = { compileMs: 0, pipelines: 0, writeMs: 0, writeBytes: 0 };
+let watching = false;
+function watchDawn(): void {
+  if (watching) return;
+  watching = true;
+  const g = globalThis as unknown as {
+    GPUDevice: { prototype: GPUDevice };
+    GPUQueue: { prototype: GPUQueue };
+  };
+  const dev = g.GPUDevice.prototype;
+  const createShaderModule = dev.createShaderModule;
+  const createComputePipeline = dev.createComputePipeline;
+  dev.createShaderModule = function (this: GPUDevice, d: GPUShaderModuleDescriptor) {
+    const t = now();
+    try {
+      return createShaderModule.call(this, d);
+    } finally {
+      spent.compileMs += now() - t;
+    }
+  };
+  dev.createComputePipeline = function (this: GPUDevice, d: GPUComputePipelineDescriptor) {
+    const t = now();
+    try {
+      return createComputePipeline.call(this, d);
+    } finally {
+      spent.compileMs += now() - t;
+      spent.pipelines++;
+    }
+  };
+  const queue = g.GPUQueue.prototype;
+  const writeBuffer = queue.writeBuffer;
+  queue.writeBuffer = function (this: GPUQueue, ...a: Parameters<GPUQueue['writeBuffer']>) {
+    const t = now();
+    try {
+      return writeBuffer.apply(this, a);
+    } finally {
+      spent.writeMs += now() - t;
+      const data = a[2] as ArrayBufferView | ArrayBuffer;
+      spent.writeBytes += a[4] !== undefined ? a[4] : data.byteLength;
+    }
+  } as GPUQueue['writeBuffer'];
+}
+const snapshot = () => ({ ...spent });
+const diff = (a: typeof spent, b: typeof spent) => ({
+  compileMs: b.compileMs - a.compileMs,
+  pipelines: b.pipelines - a.pipelines,
+  writeMs: b.writeMs - a.writeMs,
+  writeMiB: (b.writeBytes - a.writeBytes) / 2 ** 20,
+});
+
+/**
+ * One forward split in phases: encoding (until forward() resolves), submit (flush), the wait
+ * for the GPU (onSubmittedWorkDone), then the readback of `read` (copy + map).
+ */
+async function phases(
+  hal: Hal,
+  forward: () => Promise<Outputs>,
+  read: string,
+  free: (o: Outputs) => void,
+) {
+  const ctx = hal.gpu?.context as GpuContext;
+  const a = now();
+  const out = await forward();
+  const b = now();
+  flush(ctx);
+  const c = now();
+  await ctx.device.queue.onSubmittedWorkDone();
+  const d = now();
+  await hal.read(out.get(read) as never);
+  const e = now();
+  free(out);
+  return { encodeMs: b - a, submitMs: c - b, gpuWaitMs: d - c, readMs: e - d, totalMs: e - a };
+}
+const medianPhases = (xs: Awaited<ReturnType<typeof phases>>[]) => ({
+  encodeMs: median(xs.map((x) => x.encodeMs)),
+  submitMs: median(xs.map((x) => x.submitMs)),
+  gpuWaitMs: median(xs.map((x) => x.gpuWaitMs)),
+  readMs: median(xs.map((x) => x.readMs)),
+  totalMs: median(xs.map((x) => x.totalMs)),
+});
+
 async function benchEncoder(report: Report): Promise<void> {
   const files = randomModelFiles('bert', shapes.bert, 1, WEIGHT_SCALE);
   const ids = tokenIds(shapes.seq, shapes.bert.vocab, 7);
   writeModelDir(join(work, 'bert'), { ...files, 'input_ids.json': JSON.stringify(ids) });
   const { hal, ms: deviceMs } = await freshHal();
+  watchDawn();
   const input_ids = cpuTensor(Int32Array.from(ids), [1, shapes.seq]);
+  const s0 = snapshot();
   const t0 = now();
   const model = await loadModel(modelFilesFromMap('bench/bert', files), hal);
   const t1 = now();
+  const s1 = snapshot();
   const first = await model.forward({ input_ids });
   const last = (await hal.read(first.get('last_hidden_state') as never)) as Float32Array;
   const t2 = now();
+  const s2 = snapshot();
   model.free(first);
   writeFileSync(
     join(work, 'ours-bert-last.f32'),
@@ -151,7 +246,16 @@ async function benchEncoder(report: Report): Promise<void> {
   for (let i = 0; i < 3; i++) await run();
   const runs = [];
   for (let i = 0; i < shapes.runs; i++) runs.push(await run());
+  const split = [];
+  for (let i = 0; i < 5; i++) {
+    split.push(
+      await phases(hal, () => model.forward({ input_ids }), 'last_hidden_state', model.free),
+    );
+  }
   report.ours.bert = {
+    phases: medianPhases(split),
+    coldLoad: diff(s0, s1),
+    coldFirst: diff(s1, s2),
     deviceMs,
     loadMs: t1 - t0,
     firstForwardMs: t2 - t1,
@@ -201,15 +305,44 @@ async function benchDecoder(report: Report): Promise<void> {
   const prompt = tokenIds(shapes.prompt, shapes.gpt2.vocab, 11);
   writeModelDir(join(work, 'gpt2'), { ...files, 'prompt.json': JSON.stringify(prompt) });
   const { hal, ms: deviceMs } = await freshHal();
+  watchDawn();
+  const s0 = snapshot();
   const t0 = now();
   const model = await loadModel(modelFilesFromMap('bench/gpt2', files), hal);
   const t1 = now();
+  const s1 = snapshot();
   const cold = await generation(model, prompt);
+  const s2 = snapshot();
   const runs = [];
   for (let i = 0; i < shapes.decodeRuns; i++) runs.push(await generation(model, prompt));
+  // One decode step split in phases (as generate() runs it, logits of the last position only).
+  const cache = model.newCache();
+  const split = [];
+  if (cache) {
+    const prefill = await model.forward(
+      { input_ids: cpuTensor(Int32Array.from(prompt), [1, prompt.length]) },
+      { cache, lastLogitsOnly: true },
+    );
+    model.free(prefill);
+    for (let i = 0; i < 16; i++) {
+      const input_ids = cpuTensor(Int32Array.from([prompt[i] as number]), [1, 1]);
+      split.push(
+        await phases(
+          hal,
+          () => model.forward({ input_ids }, { cache, lastLogitsOnly: true }),
+          'logits',
+          model.free,
+        ),
+      );
+    }
+    cache.dispose();
+  }
   const best = runs[runs.length - 1] ?? cold;
   writeFileSync(join(work, 'ours-gpt2-tokens.json'), JSON.stringify(best.tokens));
   report.ours.gpt2 = {
+    stepPhases: split.length ? medianPhases(split) : undefined,
+    coldLoad: diff(s0, s1),
+    coldFirst: diff(s1, s2),
     deviceMs,
     loadMs: t1 - t0,
     coldPrefillMs: cold.prefillMs,
@@ -329,6 +462,10 @@ async function main(): Promise<void> {
     full,
     shapes,
     adapter: '',
+    shaderCache:
+      process.env.__GL_SHADER_DISK_CACHE === '0'
+        ? 'off (__GL_SHADER_DISK_CACHE=0): cold runs compile every pipeline'
+        : 'driver default (a repeated run may reuse compiled shaders)',
     ours: {},
     torch: null,
     ort: {},

@@ -1,7 +1,27 @@
 /** The model benchmark's table: ours beside PyTorch and ORT Web, the ratios and the targets. */
 import type { OrtResult } from './ort-web';
 
+/** Medians of a forward split in phases (see bench-compare.ts `phases`). */
+export interface Phases {
+  encodeMs: number;
+  submitMs: number;
+  gpuWaitMs: number;
+  readMs: number;
+  totalMs: number;
+}
+
+/** Dawn calls during a cold phase: pipeline compiles and weight uploads. */
+export interface DawnSpent {
+  compileMs: number;
+  pipelines: number;
+  writeMs: number;
+  writeMiB: number;
+}
+
 export interface EncoderResult {
+  phases?: Phases;
+  coldLoad?: DawnSpent;
+  coldFirst?: DawnSpent;
   deviceMs: number;
   loadMs: number;
   firstForwardMs: number;
@@ -17,6 +37,9 @@ export interface EncoderResult {
 }
 
 export interface DecoderResult {
+  stepPhases?: Phases;
+  coldLoad?: DawnSpent;
+  coldFirst?: DawnSpent;
   deviceMs: number;
   loadMs: number;
   coldPrefillMs: number;
@@ -68,6 +91,8 @@ export interface Report {
     runs: number;
   };
   adapter: string;
+  /** NVIDIA's shader disk cache (`__GL_SHADER_DISK_CACHE=0` makes every cold run compile). */
+  shaderCache?: string;
   ours: { bert?: EncoderResult; gpt2?: DecoderResult };
   torch: TorchResult | null;
   ort: Record<string, OrtResult>;
@@ -79,6 +104,10 @@ const num = (v: number | undefined, unit: string, digits = 1) =>
   v === undefined ? '—' : `${v.toFixed(digits)} ${unit}`;
 const ratio = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || b === 0 ? '—' : `${(a / b).toFixed(2)}×`;
+const phaseLine = (p: Phases, readWhat: string) =>
+  `encode ${p.encodeMs.toFixed(2)} ms | submit ${p.submitMs.toFixed(2)} ms | GPU wait ${p.gpuWaitMs.toFixed(2)} ms | read ${readWhat} ${p.readMs.toFixed(2)} ms | total ${p.totalMs.toFixed(2)} ms`;
+const dawnLine = (d: DawnSpent) =>
+  `${d.pipelines} pipelines created, ${d.compileMs.toFixed(0)} ms inside createShaderModule/createComputePipeline`;
 const verdict = (ok: boolean | undefined) => (ok === undefined ? '?' : ok ? 'MET' : 'NOT MET');
 
 function table(rows: string[][]): string {
@@ -109,6 +138,7 @@ export function printReport(r: Report): string {
   lines.push('');
   lines.push(`== bench:models (${r.full ? 'full shapes' : 'small shapes'})`);
   lines.push(`WebGPU adapter (ours, ORT Web): ${r.adapter || '—'}`);
+  if (r.shaderCache) lines.push(`Driver shader disk cache: ${r.shaderCache}`);
   if (torch)
     lines.push(
       `PyTorch: ${torch.device ?? '?'}, torch ${torch.torch ?? '?'}, transformers ${torch.transformers ?? '?'}, fp32, TF32 off, eager`,
@@ -194,6 +224,12 @@ export function printReport(r: Report): string {
       `  ours: ${b.dispatchesPerForward} dispatches per forward; forward() returns after ${b.encodeMs.toFixed(2)} ms of encoding (median), the rest is submit + GPU + readback; device creation ${b.deviceMs.toFixed(0)} ms (not counted); params ${(b.paramBytes / 2 ** 20).toFixed(0)} MiB`,
     );
   }
+  if (b?.phases)
+    lines.push(
+      `  ours, one warm forward split (median of 5): ${phaseLine(b.phases, 'last_hidden_state')}`,
+    );
+  if (b?.coldLoad) lines.push(`  ours cold, inside loadModel: ${dawnLine(b.coldLoad)}`);
+  if (b?.coldFirst) lines.push(`  ours cold, inside the first forward: ${dawnLine(b.coldFirst)}`);
   const diffs = [
     tb?.maxAbsDiffVsOurs !== undefined
       ? `PyTorch vs ours ${tb.maxAbsDiffVsOurs.toExponential(2)}`
@@ -256,6 +292,13 @@ export function printReport(r: Report): string {
       `  ours: prefill ${g.prefillDispatches} dispatches, ${g.dispatchesPerToken.toFixed(0)} per decoded token; loadModel ${g.loadMs.toFixed(0)} ms + cold prefill ${g.coldPrefillMs.toFixed(0)} ms`,
     );
   }
+  if (g?.stepPhases)
+    lines.push(
+      `  ours, one decode step split (median of 16): ${phaseLine(g.stepPhases, 'logits')}`,
+    );
+  if (g?.coldLoad) lines.push(`  ours cold, inside loadModel: ${dawnLine(g.coldLoad)}`);
+  if (g?.coldFirst)
+    lines.push(`  ours cold, inside the first generation: ${dawnLine(g.coldFirst)}`);
   if (tg?.matchingTokens !== undefined && g) {
     lines.push(
       `  greedy tokens identical to PyTorch's for the first ${tg.matchingTokens} of ${g.tokens.length}`,
