@@ -61,6 +61,15 @@ function matmulCases(r: Random, fuzz: boolean): OpCase[] {
     [[2, 3, 33, 24], [2, 3, 24, 65], {}, false],
     [[2, 1, 70, 8], [3, 8, 66], {}, false],
     [[520, 36], [36, 516], {}, true],
+    // Exact multiples of the large (128×128×16) and small (64×64×16) tiles: the programs
+    // without edge checks, transB (Linear weights), batched with B shared, K tails.
+    [[512, 48], [48, 512], { activation: 'gelu' }, true],
+    [[512, 64], [512, 64], { transB: true }, true],
+    [[512, 40], [40, 512], {}, false],
+    [[520, 32], [512, 32], { transB: true, activation: 'silu' }, false],
+    [[2, 64, 32], [32, 128], {}, true],
+    [[64, 80], [80, 64], { transA: false, transB: false }, false],
+    [[48, 128], [48, 64], { transA: true }, false],
   ];
   const cases: OpCase<'matmul'>[] = fixed.map(([sa, sb, params, bias]) => {
     const n = params.transB ? (sb[sb.length - 2] as number) : (sb[sb.length - 1] as number);

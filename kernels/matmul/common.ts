@@ -21,8 +21,22 @@ fn a_index(base: u32, m: u32, k: u32) -> u32 { return base + ${c.transA ? 'k * d
 fn b_index(base: u32, k: u32, n: u32) -> u32 { return base + ${c.transB ? 'n * dims[1] + k' : 'k * dims[2] + n'}; }`;
 }
 
-/** WGSL: the epilogue that writes one output element with bias and activation. */
-export function epilogueWgsl(c: MatmulConfig): string {
+/**
+ * WGSL: the epilogue that writes one output element with bias and activation; with `vec4`
+ * (`out` is then array<vec4<f32>>), `store4` writes 4 consecutive ones (index a multiple of 4).
+ */
+export function epilogueWgsl(c: MatmulConfig, vec4 = false): string {
+  if (vec4) {
+    const bias = c.bias
+      ? ' + vec4<f32>(bias[col], bias[col + 1u], bias[col + 2u], bias[col + 3u])'
+      : '';
+    const act = [0, 1, 2, 3].map((j) => activationExpr(c.activation, `x[${j}]`)).join(', ');
+    return `${WGSL_ACTIVATIONS}
+fn store4(index: u32, col: u32, v: vec4<f32>) {
+  let x = v${bias};
+  out[index / 4u] = ${c.activation === 'none' ? 'x' : `vec4<f32>(${act})`};
+}`;
+  }
   return `${WGSL_ACTIVATIONS}
 fn store(index: u32, col: u32, v: f32) {
   let x = v${c.bias ? ' + bias[col]' : ''};
@@ -30,14 +44,19 @@ fn store(index: u32, col: u32, v: f32) {
 }`;
 }
 
-export function matmulBindings(c: MatmulConfig, aType: string, bType: string): string {
+export function matmulBindings(
+  c: MatmulConfig,
+  aType: string,
+  bType: string,
+  outType = 'f32',
+): string {
   const decl = [
     `@group(0) @binding(0) var<storage, read> a: array<${aType}>;`,
     `@group(0) @binding(1) var<storage, read> b: array<${bType}>;`,
   ];
   if (c.bias) decl.push('@group(0) @binding(2) var<storage, read> bias: array<f32>;');
   const next = c.bias ? 3 : 2;
-  decl.push(`@group(0) @binding(${next}) var<storage, read_write> out: array<f32>;`);
+  decl.push(`@group(0) @binding(${next}) var<storage, read_write> out: array<${outType}>;`);
   decl.push(`@group(0) @binding(${next + 1}) var<storage, read> dims: array<u32>;`);
   return decl.join('\n');
 }

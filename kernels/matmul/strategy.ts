@@ -29,31 +29,75 @@ export type MatmulStrategy =
       /** Operand loads as vec4 along its contiguous axis (that axis is a multiple of 4). */
       vec4A: boolean;
       vec4B: boolean;
+      /**
+       * The dims ('m', 'n', 'k', in that order) that are multiples of their tile: their checks
+       * are left out of the program. Absent: all checked.
+       */
+      aligned?: string;
+      /** Workgroup-memory tiles: 1, or 2 (double-buffered: one barrier per K step). Absent: 1. */
+      buffers?: 1 | 2;
+      /** The k loop of a tile unrolled in the WGSL. Absent: true. */
+      unroll?: boolean;
     };
 
+/** One tile choice: sizes as in the strategy, plus its buffering and unrolling. */
+export interface TileChoice {
+  bm: number;
+  bn: number;
+  bk: number;
+  tm: number;
+  tn: number;
+  buffers: 1 | 2;
+  unroll: boolean;
+}
+
+const tile = (
+  bm: number,
+  bn: number,
+  bk: number,
+  tm: number,
+  tn: number,
+  buffers: 1 | 2 = 1,
+): TileChoice => ({
+  bm,
+  bn,
+  bk,
+  tm,
+  tn,
+  buffers,
+  unroll: true,
+});
+
 /** Per-adapter tile choices, keyed by `Capabilities.vendor`; `default` for the rest. */
-export const MATMUL_TILES: Record<
-  string,
-  {
-    large: [number, number, number, number, number];
-    small: [number, number, number, number, number];
-  }
-> = {
-  // [bm, bn, bk, tm, tn]. H100 sweep at 4096³ (npm run bench:kernels -- --full, 2026-11-26):
-  // 128×128×16 8×8 24–27 TFLOPS, 128×64×16 8×4 24–27, 128×128×8 23–27, 64×64×16 4×4 19–25,
-  // 128×128×32 8×8 15–18 (32 KiB of workgroup memory halves occupancy).
-  nvidia: { large: [128, 128, 16, 8, 8], small: [64, 64, 16, 4, 4] },
-  default: { large: [128, 128, 16, 8, 8], small: [64, 64, 16, 4, 4] },
+export const MATMUL_TILES: Record<string, { large: TileChoice; small: TileChoice }> = {
+  // H100 sweep at 4096³ of the first tiled program (no prefetch, bounds checks everywhere;
+  // npm run bench:kernels -- --full, 2026-11-26): 128×128×16 8×8 24–27 TFLOPS, 128×64×16 8×4
+  // 24–27, 128×128×8 23–27, 64×64×16 4×4 19–25, 128×128×32 8×8 15–18.
+  nvidia: { large: tile(128, 128, 16, 8, 8), small: tile(64, 64, 16, 4, 4) },
+  default: { large: tile(128, 128, 16, 8, 8), small: tile(64, 64, 16, 4, 4) },
 };
 
-function fits(caps: Capabilities, [bm, bn, bk, tm, tn]: readonly number[]): boolean {
-  const threads = ((bm as number) / (tm as number)) * ((bn as number) / (tn as number));
-  const sharedBytes = ((bm as number) + (bn as number)) * (bk as number) * 4;
+/** Workgroup memory a tile choice needs, in bytes. */
+export const tileSharedBytes = (t: Pick<TileChoice, 'bm' | 'bn' | 'bk'> & { buffers?: number }) =>
+  (t.bm + t.bn) * t.bk * 4 * (t.buffers ?? 1);
+
+function fits(caps: Capabilities, t: TileChoice): boolean {
+  const threads = (t.bm / t.tm) * (t.bn / t.tn);
   return (
     threads <= caps.limits.maxComputeInvocationsPerWorkgroup &&
-    (bn as number) / (tn as number) <= caps.limits.maxComputeWorkgroupSizeX &&
-    sharedBytes <= caps.limits.maxComputeWorkgroupStorageSize
+    threads <= caps.limits.maxComputeWorkgroupSizeX &&
+    tileSharedBytes(t) <= caps.limits.maxComputeWorkgroupStorageSize
   );
+}
+
+/** Which of M, N, K are multiples of the strategy's tile (as the `aligned` string says). */
+export function alignedDims(
+  c: { m: number; n: number; k: number },
+  bm: number,
+  bn: number,
+  bk: number,
+): string {
+  return `${c.m % bm === 0 ? 'm' : ''}${c.n % bn === 0 ? 'n' : ''}${c.k % bk === 0 ? 'k' : ''}`;
 }
 
 /** Up to this many rows of A, B is read once per row by the split-K GEMV program. */
@@ -68,7 +112,7 @@ export function chooseMatmulStrategy(s: MatmulShape, caps: Capabilities): Matmul
   if (!tiles || s.m < 16 || s.n < 16 || s.batch * s.m * s.n < 64 * 64) return { kind: 'simple' };
   const pick = s.m >= 512 && s.n >= 512 && fits(caps, tiles.large) ? tiles.large : tiles.small;
   if (!fits(caps, pick)) return { kind: 'simple' };
-  const [bm, bn, bk, tm, tn] = pick;
+  const { bm, bn, bk, tm, tn, buffers, unroll } = pick;
   return {
     kind: 'tiled',
     bm,
@@ -78,5 +122,8 @@ export function chooseMatmulStrategy(s: MatmulShape, caps: Capabilities): Matmul
     tn,
     vec4A: (s.transA ? s.m : s.k) % 4 === 0,
     vec4B: (s.transB ? s.k : s.n) % 4 === 0,
+    aligned: alignedDims(s, bm, bn, bk),
+    buffers,
+    unroll,
   };
 }
