@@ -3,7 +3,7 @@
  * token-type embeddings, with the pooler and a sequence-classification head when the
  * checkpoint has them.
  */
-import { cpuTensor, cpuToDense, type Tensor } from '../../kernels/tensor/tensor';
+import { cpuTensor, cpuToDense, slice, type Tensor } from '../../kernels/tensor/tensor';
 import { BadModelFileError, InvalidParamsError } from '../protocol/errors';
 import { add, linear, pickPosition, selfAttention } from './blocks';
 import type { BertConfig } from './config';
@@ -91,10 +91,15 @@ export function bertArchitecture(config: BertConfig, params: Params): Architectu
       if (typeTable) {
         const typeIds = ctx.inputs.token_type_ids;
         if (typeIds) checkTokenIds(typeIds, config.typeVocab, 'token_type_ids');
+        // Without token_type_ids every token is type 0: add that row, broadcast (no gather).
         const types = typeIds
-          ? s.upload(cpuToDense(typeIds) as Int32Array, [ctx.batch, ctx.seq])
-          : s.upload(new Int32Array(ctx.batch * ctx.seq), [ctx.batch, ctx.seq]);
-        x = await add(s, x, await s.run('gather', [typeTable, types], {}));
+          ? await s.run(
+              'gather',
+              [typeTable, s.upload(cpuToDense(typeIds) as Int32Array, [ctx.batch, ctx.seq])],
+              {},
+            )
+          : slice(typeTable, 0, 0, 1);
+        x = await add(s, x, types);
       }
       return s.run(
         'layerNorm',
