@@ -3,10 +3,18 @@
  * tile sweep and the programs the strategy chose. `--full` runs the H100 shapes (4096³ matmul,
  * 2048-token attention); without it the shapes suit SwiftShader. With TABPOOL_BENCH_BASELINE
  * naming a JSON file of { label: GFLOPS } (torch-reference.py), it prints our/baseline ratios.
+ * TF.js's WebGPU backend runs the matmul and softmax shapes on the same device (tfjs-peer.ts;
+ * `--no-tfjs` leaves it out), and a last table puts ours, PyTorch and TF.js side by side.
+ * `--sweep-only` runs the tile sweep alone (e.g. again under other Dawn toggles).
  */
 import { readFileSync } from 'node:fs';
 import type { Backend, OpInputs, OpName, OpParams } from '../backend/ops';
-import { chooseMatmulStrategy, type MatmulStrategy } from '../matmul/strategy';
+import {
+  alignedDims,
+  chooseMatmulStrategy,
+  type MatmulStrategy,
+  tileSharedBytes,
+} from '../matmul/strategy';
 import { tiledMatmulProgram } from '../matmul/tiled';
 import { cpuTensor, type Tensor } from '../tensor/tensor';
 import { nodeGpu } from '../testing/node-gpu';
@@ -15,8 +23,11 @@ import { createWebGpuBackend } from '../webgpu/backend';
 import { createGpuContext, type GpuContext, runProgram } from '../webgpu/context';
 import { bufferOf, emptyGpu } from '../webgpu/tensor';
 import { gbps, gflops, timeGpu } from './measure';
+import { type TfjsPeer, tfjsPeer } from './tfjs-peer';
 
 const full = process.argv.includes('--full');
+const sweepOnly = process.argv.includes('--sweep-only');
+const withTfjs = !process.argv.includes('--no-tfjs') && !sweepOnly;
 const budgetMs = full ? 400 : 300;
 const r = rng(1);
 const rand = (shape: number[]) =>
@@ -58,8 +69,19 @@ const ctx = await createGpuContext(found.adapter);
 const gpu = createWebGpuBackend(ctx);
 const c = ctx.caps;
 console.log(
-  `adapter: ${c.vendor} ${c.architecture} ${c.description} | f16 ${c.shaderF16} subgroups ${c.subgroups} subgroup-matrix ${c.subgroupMatrix}`,
+  `adapter: ${c.vendor} ${c.architecture} ${c.description} | f16 ${c.shaderF16} subgroups ${c.subgroups} subgroup-matrix ${c.subgroupMatrix} | workgroup storage ${c.limits.maxComputeWorkgroupStorageSize} | dawn flags "${process.env.TABPOOL_DAWN_FLAGS ?? ''}"`,
 );
+let tfjs: TfjsPeer | null = null;
+if (withTfjs) {
+  try {
+    tfjs = await tfjsPeer(found.gpu, ctx.device, found.adapter);
+    console.log(`TF.js ${tfjs.version} WebGPU backend on the same GPUDevice`);
+  } catch (e) {
+    console.log(`TF.js peer unavailable: ${(e as Error).message}`);
+  }
+}
+/** TF.js results by our row label. */
+const peer: Record<string, number> = {};
 
 const matmuls: [string, number[], number[], OpParams<'matmul'>][] = full
   ? [
@@ -74,7 +96,7 @@ const matmuls: [string, number[], number[], OpParams<'matmul'>][] = full
       ['matmul 128x768x768 +gelu', [128, 768], [768, 768], { activation: 'gelu' }],
       ['matmul 1x768x768 (decode GEMV)', [1, 768], [768, 768], {}],
     ];
-for (const [label, sa, sb, params] of matmuls) {
+for (const [label, sa, sb, params] of sweepOnly ? [] : matmuls) {
   const a = gpu.upload(rand(sa));
   const b = gpu.upload(rand(sb));
   const [m, k] = sa as [number, number];
@@ -89,20 +111,33 @@ for (const [label, sa, sb, params] of matmuls) {
   );
   gpu.dispose(a);
   gpu.dispose(b);
+  if (tfjs) {
+    // TF.js has no GELU epilogue: its row is the plain product of the same shape.
+    const tt = await tfjs.matmul(m, k, n, params.transB ?? false, budgetMs);
+    peer[label] = gflops(2 * m * n * k, tt.msPerIteration);
+    console.log(
+      `${`  TF.js ${label}${params.activation ? ' (no act)' : ''}`.padEnd(44)} ${peer[label].toFixed(1).padStart(10)} GFLOPS  ${tt.msPerIteration.toFixed(3).padStart(9)} ms`,
+    );
+  }
 }
 
 // Tile sweep on the largest square shape: which tiled program wins on this adapter.
+// [bm, bn, bk, tm, tn, shared-tile buffers, k loop unrolled, edge checks kept]
 const sweepSize = full ? 4096 : 512;
-const sweep: MatmulStrategy[] = [
-  [64, 64, 16, 4, 4],
-  [128, 64, 16, 8, 4],
-  [128, 128, 8, 8, 8],
-  [128, 128, 16, 8, 8],
-  [128, 128, 32, 8, 8],
-].map(
-  ([bm, bn, bk, tm, tn]) =>
-    ({ kind: 'tiled', bm, bn, bk, tm, tn, vec4A: true, vec4B: true }) as MatmulStrategy,
-);
+const sweep: [number, number, number, number, number, 1 | 2, boolean, boolean][] = [
+  [128, 128, 16, 8, 8, 1, true, false],
+  [128, 128, 16, 8, 8, 1, true, true],
+  [128, 128, 16, 8, 8, 1, false, false],
+  [128, 128, 16, 8, 8, 2, true, false],
+  [128, 128, 8, 8, 8, 1, true, false],
+  [128, 128, 8, 8, 8, 2, true, false],
+  [128, 128, 32, 8, 8, 1, true, false],
+  [128, 64, 16, 8, 4, 1, true, false],
+  [128, 64, 16, 8, 4, 2, true, false],
+  [64, 128, 16, 4, 8, 2, true, false],
+  [128, 128, 16, 8, 4, 1, true, false],
+  [64, 64, 16, 4, 4, 2, true, false],
+];
 const sa = gpu.upload(rand([sweepSize, sweepSize]));
 const sb = gpu.upload(rand([sweepSize, sweepSize]));
 const so = emptyGpu(ctx, 'f32', [sweepSize, sweepSize]);
@@ -119,15 +154,27 @@ const config = {
   activation: 'none' as const,
 };
 console.log(`strategy for ${sweepSize}³: ${JSON.stringify(chooseMatmulStrategy(config, c))}`);
-for (const s of sweep) {
-  if (s.kind !== 'tiled') continue;
-  const shared = (s.bm + s.bn) * s.bk * 4;
-  if (shared > c.limits.maxComputeWorkgroupStorageSize) continue;
+for (const [bm, bn, bk, tm, tn, nbuf, unroll, checked] of sweep) {
+  const s: MatmulStrategy = {
+    kind: 'tiled',
+    bm,
+    bn,
+    bk,
+    tm,
+    tn,
+    vec4A: true,
+    vec4B: true,
+    aligned: checked ? '' : alignedDims(config, bm, bn, bk),
+    buffers: nbuf,
+    unroll,
+  };
+  if (tileSharedBytes(s) > c.limits.maxComputeWorkgroupStorageSize) continue;
+  if ((bm / tm) * (bn / tn) > c.limits.maxComputeInvocationsPerWorkgroup) continue;
   const program = tiledMatmulProgram(config, s);
   const buffers = [bufferOf(ctx, sa), bufferOf(ctx, sb), bufferOf(ctx, so)];
   const t = await timeGpu(ctx, () => runProgram(ctx, program, buffers), budgetMs);
   report(
-    `tile ${s.bm}x${s.bn}x${s.bk} ${s.tm}x${s.tn} @${sweepSize}³`,
+    `tile ${bm}x${bn}x${bk} ${tm}x${tn} b${nbuf}${unroll ? '' : ' looped'}${checked ? ' checked' : ''} @${sweepSize}³`,
     gflops(2 * sweepSize ** 3, t.msPerIteration),
     'GFLOPS',
     t.msPerIteration,
@@ -145,7 +192,7 @@ const attentions: [string, number[], number[], boolean][] = full
       ['attention b1 h4 s128 d64', [1, 4, 128, 64], [1, 4, 128, 64], false],
       ['attention decode h8/2 kv256 d64', [1, 8, 1, 64], [1, 2, 256, 64], true],
     ];
-for (const [label, qs, ks, causal] of attentions) {
+for (const [label, qs, ks, causal] of sweepOnly ? [] : attentions) {
   const q = gpu.upload(rand(qs));
   const k = gpu.upload(rand(ks));
   const v = gpu.upload(rand(ks));
@@ -173,7 +220,7 @@ const rowsOps: [string, OpName, number[]][] = full
       ['unary identity 512x512 (copy bound)', 'unary', [512, 512]],
       ['layerNorm 512x768', 'layerNorm', [512, 768]],
     ];
-for (const [label, op, shape] of rowsOps) {
+for (const [label, op, shape] of sweepOnly ? [] : rowsOps) {
   const x = gpu.upload(rand(shape));
   const cols = shape[1] as number;
   const bytes = 2 * 4 * shape.reduce((a, b) => a * b, 1);
@@ -192,8 +239,28 @@ for (const [label, op, shape] of rowsOps) {
             },
           );
   report(label, gbps(bytes, t.msPerIteration), 'GB/s', t.msPerIteration, t.encodeMsPerIteration);
+  if (tfjs && op === 'softmax') {
+    const tt = await tfjs.softmax(shape[0] as number, cols, budgetMs);
+    peer[label] = gbps(bytes, tt.msPerIteration);
+    console.log(
+      `${`  TF.js ${label}`.padEnd(44)} ${peer[label].toFixed(1).padStart(10)} GB/s    ${tt.msPerIteration.toFixed(3).padStart(9)} ms`,
+    );
+  }
+}
+
+// Side by side: ours, PyTorch (TABPOOL_BENCH_BASELINE) and TF.js, with the ratios.
+const fmt = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(0));
+const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '—');
+console.log(
+  `\n${'shape'.padEnd(44)} ${'unit'.padEnd(6)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'TF.js'.padStart(8)} ${'ours/PT'.padStart(8)} ${'ours/TF.js'.padStart(10)}`,
+);
+for (const row of rows) {
+  if (row.label.startsWith('tile ')) continue;
+  console.log(
+    `${row.label.padEnd(44)} ${row.unit.padEnd(6)} ${fmt(row.value).padStart(8)} ${fmt(baseline[row.label]).padStart(8)} ${fmt(peer[row.label]).padStart(8)} ${ratio(row.value, baseline[row.label]).padStart(8)} ${ratio(row.value, peer[row.label]).padStart(10)}`,
+  );
 }
 
 console.log(`matmul programs chosen: ${JSON.stringify(Object.fromEntries(gpu.matmulChoices))}`);
-console.log(`BENCH_JSON ${JSON.stringify({ adapter: c, rows })}`);
+console.log(`BENCH_JSON ${JSON.stringify({ adapter: c, rows, pytorch: baseline, tfjs: peer })}`);
 ctx.device.destroy();
