@@ -11,6 +11,7 @@ import {
   type Availability,
   type CreateOptions,
   createLanguageModel,
+  LANGUAGE_MODEL_PARAMS,
   type LanguageModelSession,
 } from './language-model';
 
@@ -85,7 +86,7 @@ export function installLanguageModel(win: Window & { LanguageModel?: unknown }):
     },
     async params() {
       if (native && (await nativeAvailability()) !== 'unavailable') return native.params();
-      return { defaultTopK: 40, maxTopK: 100_000, defaultTemperature: 0.8, maxTemperature: 5 };
+      return { ...LANGUAGE_MODEL_PARAMS };
     },
   };
   Object.defineProperty(win, 'LanguageModel', {

@@ -92,6 +92,14 @@ export function renderConversation(turns: readonly LanguageModelMessage[]): stri
   return `${turns.map((t) => `${LABEL[t.role]}: ${t.content}`).join('\n')}\nAssistant:`;
 }
 
+/** `LanguageModel.params()` where tabpool serves: sampling limits `generate` accepts. */
+export const LANGUAGE_MODEL_PARAMS = {
+  defaultTopK: 40,
+  maxTopK: 100_000,
+  defaultTemperature: 0.8,
+  maxTemperature: 5,
+} as const;
+
 export function createLanguageModel(
   client: TabpoolClient,
   source: LanguageModelSource,
@@ -114,8 +122,8 @@ export function createLanguageModel(
     let destroyed = false;
     const outer = new AbortController();
     options.signal?.addEventListener('abort', () => outer.abort(), { once: true });
-    const temperature = options.temperature ?? 0.8;
-    const topK = options.topK ?? 40;
+    const temperature = options.temperature ?? LANGUAGE_MODEL_PARAMS.defaultTemperature;
+    const topK = options.topK ?? LANGUAGE_MODEL_PARAMS.defaultTopK;
 
     async function* answer(input: string, signal?: AbortSignal): AsyncGenerator<string, string> {
       if (destroyed) throw new AbortedError('The session was destroyed');
@@ -182,7 +190,7 @@ export function createLanguageModel(
   return {
     availability,
     async params() {
-      return { defaultTopK: 40, maxTopK: 100_000, defaultTemperature: 0.8, maxTemperature: 5 };
+      return { ...LANGUAGE_MODEL_PARAMS };
     },
     async create(options = {}) {
       const monitor = new EventTarget();

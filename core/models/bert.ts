@@ -14,6 +14,7 @@ import {
   type ModelInputs,
   type Stage,
   type StageContext,
+  textInputIds,
 } from './model';
 import { findPrefix, type Params } from './params';
 
@@ -36,16 +37,8 @@ export function bertArchitecture(config: BertConfig, params: Params): Architectu
   ]);
   const H = [hidden];
 
-  function idsOf(inputs: ModelInputs): Tensor {
-    const ids = inputs.input_ids;
-    if (ids?.dtype !== 'i32' || ids.shape.length !== 2) {
-      throw new InvalidParamsError(`${config.modelType} needs input_ids i32 [batch, seq]`, {
-        detail: { field: 'input_ids' },
-      });
-    }
-    checkTokenIds(ids, config.vocab, 'input_ids');
-    return ids;
-  }
+  const idsOf = (inputs: ModelInputs): Tensor =>
+    textInputIds(inputs, config.modelType, config.vocab);
 
   /** Position ids: 0..S-1 (BERT), or RoBERTa's offset count of unmasked tokens. */
   function positions(ctx: StageContext): Int32Array {

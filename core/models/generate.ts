@@ -4,7 +4,7 @@
  * back per token); sampling reads the last row of logits and draws on the CPU with a seeded
  * generator, so a seed reproduces a generation exactly.
  */
-import { sampleCpu } from '../../kernels/sample/cpu';
+import { sampleCpu, seededRandom } from '../../kernels/sample/cpu';
 import { cpuTensor, type Tensor } from '../../kernels/tensor/tensor';
 import { AbortedError, InvalidParamsError } from '../protocol/errors';
 import type { Model } from './model';
@@ -29,17 +29,7 @@ export interface GeneratedToken {
   done: 'stop' | 'length' | null;
 }
 
-/** Mulberry32: small, fast and seedable; [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+export { seededRandom };
 
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortedError('Generation was cancelled');

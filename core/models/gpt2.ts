@@ -6,7 +6,7 @@ import { cpuTensor, cpuToDense, slice, type Tensor } from '../../kernels/tensor/
 import { BadModelFileError, InvalidParamsError } from '../protocol/errors';
 import { add, linear, pickPosition, selfAttention } from './blocks';
 import type { Gpt2Config } from './config';
-import { type Architecture, checkTokenIds, type ModelInputs, type Stage } from './model';
+import { type Architecture, type ModelInputs, type Stage, textInputIds } from './model';
 import { findPrefix, type Params } from './params';
 
 export function gpt2Architecture(config: Gpt2Config, params: Params): Architecture {
@@ -21,16 +21,8 @@ export function gpt2Architecture(config: Gpt2Config, params: Params): Architectu
   const w = (name: string, shape?: number[]) => params.get(`${p}${name}`, shape);
   const H = [hidden];
 
-  const idsOf = (inputs: ModelInputs): Tensor => {
-    const ids = inputs.input_ids;
-    if (ids?.dtype !== 'i32' || ids.shape.length !== 2) {
-      throw new InvalidParamsError('gpt2 needs input_ids i32 [batch, seq]', {
-        detail: { field: 'input_ids' },
-      });
-    }
-    checkTokenIds(ids, config.vocab, 'input_ids');
-    return ids;
-  };
+  const idsOf = (inputs: ModelInputs): Tensor =>
+    textInputIds(inputs, config.modelType, config.vocab);
 
   const embed: Stage = {
     name: 'embeddings',

@@ -3,10 +3,9 @@
  * a SwiGLU MLP, and a head that is its own matrix or tied to the embeddings.
  */
 import { cpuTensor, cpuToDense, type Tensor } from '../../kernels/tensor/tensor';
-import { InvalidParamsError } from '../protocol/errors';
 import { add, linear, pickPosition, selfAttention } from './blocks';
 import type { LlamaConfig } from './config';
-import { type Architecture, checkTokenIds, type ModelInputs, type Stage } from './model';
+import { type Architecture, type ModelInputs, type Stage, textInputIds } from './model';
 import { findPrefix, type Params } from './params';
 
 export function llamaArchitecture(config: LlamaConfig, params: Params): Architecture {
@@ -17,16 +16,8 @@ export function llamaArchitecture(config: LlamaConfig, params: Params): Architec
   const H = [hidden];
   const tied = config.tieEmbeddings ?? !params.has('lm_head.weight');
 
-  const idsOf = (inputs: ModelInputs): Tensor => {
-    const ids = inputs.input_ids;
-    if (ids?.dtype !== 'i32' || ids.shape.length !== 2) {
-      throw new InvalidParamsError(`${config.modelType} needs input_ids i32 [batch, seq]`, {
-        detail: { field: 'input_ids' },
-      });
-    }
-    checkTokenIds(ids, config.vocab, 'input_ids');
-    return ids;
-  };
+  const idsOf = (inputs: ModelInputs): Tensor =>
+    textInputIds(inputs, config.modelType, config.vocab);
 
   const embed: Stage = {
     name: 'embeddings',

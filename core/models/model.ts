@@ -98,6 +98,18 @@ export function checkTokenIds(t: Tensor, size: number, field: string): void {
   }
 }
 
+/** A text model's `input_ids`: i32 [batch, seq], every id inside the vocabulary. */
+export function textInputIds(inputs: ModelInputs, modelType: string, vocab: number): Tensor {
+  const ids = inputs.input_ids;
+  if (ids?.dtype !== 'i32' || ids.shape.length !== 2) {
+    throw new InvalidParamsError(`${modelType} needs input_ids i32 [batch, seq]`, {
+      detail: { field: 'input_ids' },
+    });
+  }
+  checkTokenIds(ids, vocab, 'input_ids');
+  return ids;
+}
+
 /** Masks and token types must have input_ids' shape. */
 function checkCompanions(inputs: ModelInputs): void {
   const ids = inputs.input_ids;

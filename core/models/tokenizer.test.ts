@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { TabpoolError } from '../protocol/errors';
 import { modelFilesFromMap } from './model-files';
 import { modelFilesFromDir } from './model-files-node';
+import { bytesToUnicode } from './testing/random-models';
 import { loadTokenizer, type TextTokenizer } from './tokenizer';
 
 const special = (id: number, content: string) => ({
@@ -82,17 +83,6 @@ const bertConfig = {
   clean_up_tokenization_spaces: true,
 };
 
-/** GPT-2's map from bytes to printable characters. */
-function bytesToUnicode(): string[] {
-  const keep: number[] = [];
-  for (let b = 33; b <= 126; b++) keep.push(b);
-  for (let b = 161; b <= 172; b++) keep.push(b);
-  for (let b = 174; b <= 255; b++) keep.push(b);
-  const out: string[] = [];
-  let n = 0;
-  for (let b = 0; b < 256; b++) out[b] = String.fromCodePoint(keep.includes(b) ? b : 256 + n++);
-  return out;
-}
 const BYTE = bytesToUnicode();
 const MERGES = [
   ['h', 'e'],

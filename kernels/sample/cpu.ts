@@ -48,3 +48,15 @@ export function sampleCpu(logits: Float32Array, p: SampleParams): number {
   }
   return top[cut - 1] as number;
 }
+
+/** Mulberry32: a tiny, fast, seedable 32-bit generator; floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}

@@ -4,6 +4,7 @@
  * benchmarks on real shapes (BERT-base, GPT-2 small) with random weights. Seeded: the same
  * arguments give the same bytes.
  */
+import { seededRandom } from '../../../kernels/sample/cpu';
 import { type WritableTensor, writeSafetensors } from '../safetensors';
 
 export interface RandomModelSizes {
@@ -24,16 +25,10 @@ export interface RandomModelSizes {
 
 export type RandomFamily = 'bert' | 'vit' | 'gpt2' | 'llama';
 
-/** Mulberry32 floats in [-0.5, 0.5). */
+/** The sampler's seeded generator, shifted to [-0.5, 0.5). */
 function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32 - 0.5;
-  };
+  const next = seededRandom(seed);
+  return () => next() - 0.5;
 }
 
 /** Norm scales start near 1, everything else near 0 with a spread of `scale`. */
@@ -228,7 +223,7 @@ export function randomModelFiles(
 }
 
 /** GPT-2's map from bytes to printable characters. */
-function bytesToUnicode(): string[] {
+export function bytesToUnicode(): string[] {
   const keep = new Set<number>();
   for (let b = 33; b <= 126; b++) keep.add(b);
   for (let b = 161; b <= 172; b++) keep.add(b);
