@@ -121,65 +121,85 @@ for (const [label, sa, sb, params] of sweepOnly ? [] : matmuls) {
   }
 }
 
-// Tile sweep on the largest square shape: which tiled program wins on this adapter.
-// [bm, bn, bk, tm, tn, shared-tile buffers, k loop unrolled, edge checks kept]
-const sweepSize = full ? 4096 : 512;
-const sweep: [number, number, number, number, number, 1 | 2, boolean, boolean][] = [
-  [128, 128, 16, 8, 8, 1, true, false],
-  [128, 128, 16, 8, 8, 1, true, true],
-  [128, 128, 16, 8, 8, 1, false, false],
-  [128, 128, 16, 8, 8, 2, true, false],
-  [128, 128, 8, 8, 8, 1, true, false],
-  [128, 128, 8, 8, 8, 2, true, false],
-  [128, 128, 32, 8, 8, 1, true, false],
-  [128, 64, 16, 8, 4, 1, true, false],
-  [128, 64, 16, 8, 4, 2, true, false],
-  [64, 128, 16, 4, 8, 2, true, false],
-  [128, 128, 16, 8, 4, 1, true, false],
-  [64, 64, 16, 4, 4, 2, true, false],
+// Tile sweep: which tiled program wins on this adapter, on the largest square shape and on
+// the BERT FFN shape (fewer workgroups: wave quantisation). Each entry: [bm, bn, bk, tm, tn,
+// shared-tile buffers, k loop unrolled, the aligned dims the program exploits].
+type SweepEntry = [number, number, number, number, number, 1 | 2, boolean, string];
+const sq = full ? 4096 : 512;
+const sweeps: [[number, number, number], SweepEntry[]][] = [
+  [
+    [sq, sq, sq],
+    [
+      [128, 128, 16, 8, 8, 1, true, 'mnk'],
+      [128, 128, 16, 8, 8, 1, true, ''],
+      [128, 128, 16, 8, 8, 1, true, 'nk'],
+      [128, 128, 16, 8, 8, 1, true, 'mk'],
+      [128, 128, 16, 8, 8, 1, true, 'mn'],
+      [128, 128, 32, 8, 8, 1, true, 'mnk'],
+      [128, 128, 32, 8, 8, 1, true, ''],
+      [128, 128, 32, 8, 8, 1, false, ''],
+      [128, 64, 32, 8, 4, 2, true, ''],
+      [64, 128, 32, 4, 8, 2, true, ''],
+      [128, 64, 32, 8, 4, 1, true, ''],
+      [128, 128, 8, 8, 8, 1, true, ''],
+    ],
+  ],
+  [
+    full ? [2048, 768, 3072] : [256, 128, 384],
+    [
+      [128, 128, 32, 8, 8, 1, true, ''],
+      [128, 64, 16, 8, 4, 1, true, ''],
+      [128, 64, 32, 8, 4, 2, true, ''],
+      [64, 64, 16, 4, 4, 1, true, ''],
+    ],
+  ],
 ];
-const sa = gpu.upload(rand([sweepSize, sweepSize]));
-const sb = gpu.upload(rand([sweepSize, sweepSize]));
-const so = emptyGpu(ctx, 'f32', [sweepSize, sweepSize]);
-const config = {
-  batch: 1,
-  m: sweepSize,
-  k: sweepSize,
-  n: sweepSize,
-  transA: false,
-  transB: false,
-  aBatchStride: 0,
-  bBatchStride: 0,
-  bias: false,
-  activation: 'none' as const,
-};
-console.log(`strategy for ${sweepSize}³: ${JSON.stringify(chooseMatmulStrategy(config, c))}`);
-for (const [bm, bn, bk, tm, tn, nbuf, unroll, checked] of sweep) {
-  const s: MatmulStrategy = {
-    kind: 'tiled',
-    bm,
-    bn,
-    bk,
-    tm,
-    tn,
-    vec4A: true,
-    vec4B: true,
-    aligned: checked ? '' : alignedDims(config, bm, bn, bk),
-    buffers: nbuf,
-    unroll,
+for (const [[m, k, n], entries] of sweeps) {
+  const sa = gpu.upload(rand([m, k]));
+  const sb = gpu.upload(rand([k, n]));
+  const so = emptyGpu(ctx, 'f32', [m, n]);
+  const config = {
+    batch: 1,
+    m,
+    k,
+    n,
+    transA: false,
+    transB: false,
+    aBatchStride: 0,
+    bBatchStride: 0,
+    bias: false,
+    activation: 'none' as const,
   };
-  if (tileSharedBytes(s) > c.limits.maxComputeWorkgroupStorageSize) continue;
-  if ((bm / tm) * (bn / tn) > c.limits.maxComputeInvocationsPerWorkgroup) continue;
-  const program = tiledMatmulProgram(config, s);
-  const buffers = [bufferOf(ctx, sa), bufferOf(ctx, sb), bufferOf(ctx, so)];
-  const t = await timeGpu(ctx, () => runProgram(ctx, program, buffers), budgetMs);
-  report(
-    `tile ${bm}x${bn}x${bk} ${tm}x${tn} b${nbuf}${unroll ? '' : ' looped'}${checked ? ' checked' : ''} @${sweepSize}³`,
-    gflops(2 * sweepSize ** 3, t.msPerIteration),
-    'GFLOPS',
-    t.msPerIteration,
-    t.encodeMsPerIteration,
-  );
+  console.log(`strategy for ${m}x${k}x${n}: ${JSON.stringify(chooseMatmulStrategy(config, c))}`);
+  for (const [bm, bn, bk, tm, tn, nbuf, unroll, exploit] of entries) {
+    const aligned = [...alignedDims(config, bm, bn, bk)].filter((d) => exploit.includes(d));
+    const s: MatmulStrategy = {
+      kind: 'tiled',
+      bm,
+      bn,
+      bk,
+      tm,
+      tn,
+      vec4A: true,
+      vec4B: true,
+      aligned: aligned.join(''),
+      buffers: nbuf,
+      unroll,
+    };
+    if (tileSharedBytes(s) > c.limits.maxComputeWorkgroupStorageSize) continue;
+    if ((bm / tm) * (bn / tn) > c.limits.maxComputeInvocationsPerWorkgroup) continue;
+    const program = tiledMatmulProgram(config, s);
+    const buffers = [bufferOf(ctx, sa), bufferOf(ctx, sb), bufferOf(ctx, so)];
+    const t = await timeGpu(ctx, () => runProgram(ctx, program, buffers), budgetMs);
+    report(
+      `tile ${bm}x${bn}x${bk} ${tm}x${tn} b${nbuf}${unroll ? '' : ' looped'} aligned '${s.aligned}' @${m}x${k}x${n}`,
+      gflops(2 * m * n * k, t.msPerIteration),
+      'GFLOPS',
+      t.msPerIteration,
+      t.encodeMsPerIteration,
+    );
+  }
+  for (const t of [sa, sb, so]) gpu.dispose(t);
 }
 
 const attentions: [string, number[], number[], boolean][] = full

@@ -56,6 +56,18 @@ describe('chooseMatmulStrategy', () => {
     });
   });
 
+  it('exploits aligned dims as the adapter table says', () => {
+    expect(chooseMatmulStrategy(shape(4096, 4096, 4096), caps())).toMatchObject({ aligned: 'mnk' });
+    expect(chooseMatmulStrategy(shape(4100, 4096, 4096), caps())).toMatchObject({ aligned: 'nk' });
+    // NVIDIA (H100/H200): the fully checked program measured faster; 128×128×32 tiles.
+    expect(
+      chooseMatmulStrategy(shape(4096, 4096, 4096), { ...caps(49152), vendor: 'nvidia' }),
+    ).toMatchObject({
+      bk: 32,
+      aligned: '',
+    });
+  });
+
   it('loads vec4 only along axes that are multiples of 4', () => {
     expect(chooseMatmulStrategy(shape(100, 64, 68), caps())).toMatchObject({
       vec4A: true,

@@ -22,6 +22,7 @@ type Tiled = Extract<MatmulStrategy, { kind: 'tiled' }>;
 
 const TILES: [number, number, number, number, number, 1 | 2, boolean][] = [
   [128, 128, 16, 8, 8, 1, true],
+  [128, 128, 32, 8, 8, 1, true],
   [128, 128, 16, 8, 8, 2, true],
   [128, 128, 8, 8, 8, 2, true],
   [128, 128, 16, 8, 8, 1, false],
