@@ -57,7 +57,11 @@ export async function timeBatches(
   };
 }
 
-/** `timeBatches` for our own programs: `encode` adds one iteration to the open encoder. */
+/**
+ * `timeBatches` for our own programs: `encode` adds one iteration to the open encoder, which is
+ * submitted at once, so the GPU runs iteration i while the CPU encodes i + 1 (as TF.js, which
+ * submits every few dispatches, does); the encode column shows when the CPU is the limit.
+ */
 export function timeGpu(
   ctx: GpuContext,
   encode: () => void,
@@ -65,7 +69,10 @@ export function timeGpu(
   warmup = 2,
 ): Promise<Timing> {
   return timeBatches(
-    encode,
+    () => {
+      encode();
+      flush(ctx);
+    },
     async () => {
       flush(ctx);
       await ctx.device.queue.onSubmittedWorkDone();

@@ -81,9 +81,14 @@ export const MATMUL_TILES: Record<string, { large: TileChoice; small: TileChoice
   // H100 sweep at 4096³ of the first tiled program (no prefetch, bounds checks everywhere;
   // npm run bench:kernels -- --full, 2026-11-26): 128×128×16 8×8 24–27 TFLOPS, 128×64×16 8×4
   // 24–27, 128×128×8 23–27, 64×64×16 4×4 19–25, 128×128×32 8×8 15–18.
-  // Register-prefetch program on an H200 (same call as PyTorch, 2026-11-26), 4096³ in TFLOPS:
-  // 128×128×16 8×8 check-free 29.5, fully checked 39.1, looped k 30.4, double-buffered 28.9;
-  // 128×128×8 31.2 (double-buffered 23.0); 128×128×32 40.0; 128×64×16 8×4 30.6; 64×64×16 27.2.
+  // Register-prefetch program on an H200 (bench:kernels -- --full, two calls beside PyTorch's
+  // cuBLAS at 51.4 TFLOPS, 2026-11-26), 4096³ in TFLOPS, by the aligned dims exploited:
+  // 128×128×16 8×8: 'mnk' 29.5, 'nk' 29.4, 'mk' 29.5, 'mn' 39.6, '' 38.8–39.1 — what matters is
+  // keeping the K check: its if/else around the prefetch loads keeps them issued ahead of the
+  // FMA block (without it NVIDIA's compiler appears to sink them to their stores).
+  // 128×128×32: 'mnk' 33.7–40.0, '' 39.1 (looped k 28.7); 128×128×8 '' 35.5; 128×64×32 8×4 34.2
+  // (double-buffered 32.1); 64×128×32 4×8 db 30.9; double buffering never won (b2 128×128×16 28.9).
+  // BERT FFN 2048×768×3072: 128×128×32 '' 33.3, 128×64×16 31.6, 64×64×16 28.1.
   // Dawn's robustness clamps cost 5–10% (disable_robustness: 42.0 checked, 44.5 at bk 32).
   nvidia: { large: tile(128, 128, 32, 8, 8, 1, ''), small: tile(64, 64, 16, 4, 4) },
   default: { large: tile(128, 128, 16, 8, 8), small: tile(64, 64, 16, 4, 4) },

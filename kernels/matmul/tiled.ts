@@ -47,7 +47,7 @@ interface Operand {
   reg: string;
 }
 
-export function tiledMatmulProgram(c: MatmulConfig, s: Tiled): KernelProgram {
+function buildTiledProgram(c: MatmulConfig, s: Tiled): KernelProgram {
   if (s.tm % 4 !== 0 || s.tn % 4 !== 0 || s.bk % 4 !== 0 || s.bk > 32)
     throw new RangeError('tiled matmul needs tm, tn, bk multiples of 4 and bk ≤ 32');
   const aligned = s.aligned ?? '';
@@ -291,22 +291,53 @@ ${epilogue.join('\n')}
     name: 'matmul-tiled',
     workgroupSize: [threads, 1, 1],
     dispatch: [Math.ceil(c.n / s.bn), Math.ceil(c.m / s.bm), c.batch],
-    cacheKey: pipelineCacheKey('matmul-tiled', {
-      act: c.activation,
-      aligned: aligned || '-',
-      bias: c.bias,
-      bk: s.bk,
-      bm: s.bm,
-      bn: s.bn,
-      buffers,
-      tm: s.tm,
-      tn: s.tn,
-      transA: c.transA,
-      transB: c.transB,
-      unroll,
-      vec4A: s.vec4A,
-      vec4B: s.vec4B,
-    }),
+    cacheKey: tiledKey(c, s),
+    wgsl,
+    meta: matmulMeta(c),
+  };
+}
+
+/** Every parameter baked into the tiled WGSL (sizes live in `meta`). */
+function tiledKey(c: MatmulConfig, s: Tiled): string {
+  return pipelineCacheKey('matmul-tiled', {
+    act: c.activation,
+    aligned: s.aligned || '-',
+    bias: c.bias,
+    bk: s.bk,
+    bm: s.bm,
+    bn: s.bn,
+    buffers: s.buffers ?? 1,
+    tm: s.tm,
+    tn: s.tn,
+    transA: c.transA,
+    transB: c.transB,
+    unroll: s.unroll ?? true,
+    vec4A: s.vec4A,
+    vec4B: s.vec4B,
+  });
+}
+
+/**
+ * WGSL by cache key: the unrolled program is ~100 KB of text, and building it on every call
+ * cost ~0.3 ms of encode time per matmul (measured on the H200 run); a key is cheap.
+ */
+const WGSL_BY_KEY = new Map<string, string>();
+
+export function tiledMatmulProgram(c: MatmulConfig, s: Tiled): KernelProgram {
+  const key = tiledKey(c, s);
+  const wgsl = WGSL_BY_KEY.get(key);
+  if (wgsl === undefined) {
+    const program = buildTiledProgram(c, s);
+    WGSL_BY_KEY.set(key, program.wgsl);
+    return program;
+  }
+  const wx = s.bn / s.tn;
+  const threads = wx * (s.bm / s.tm);
+  return {
+    name: 'matmul-tiled',
+    workgroupSize: [threads, 1, 1],
+    dispatch: [Math.ceil(c.n / s.bn), Math.ceil(c.m / s.bm), c.batch],
+    cacheKey: key,
     wgsl,
     meta: matmulMeta(c),
   };
