@@ -110,6 +110,8 @@ export type UnloadParams = v.InferOutput<typeof UnloadParamsSchema>;
 
 export interface RunResult {
   outputs: Record<string, WireTensor>;
+  /** Where the host ran the model: its WebGPU device or the CPU kernels. */
+  backend: 'webgpu' | 'cpu';
 }
 export interface EmbedResult {
   /** f32 [texts, hidden]. */

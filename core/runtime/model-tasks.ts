@@ -146,7 +146,7 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
             detail: { field: 'outputs', available: [...out.keys()] },
           });
         }
-        return { outputs };
+        return { outputs, backend: model.hal.gpu ? 'webgpu' : 'cpu' };
       } finally {
         model.free(out);
       }

@@ -343,6 +343,81 @@ describe('models serving pages', () => {
     await ai.close();
   });
 
+  it('runs the models on WebGPU inside the extension, matching the CPU in Node', async () => {
+    // The hosts' model Workers switch to the adapter (SwiftShader here) when the setting asks.
+    const popup = await h.openPopup();
+    await popup.evaluate(
+      ({ baseUrl, FILES }) =>
+        (
+          globalThis as unknown as {
+            chrome: { storage: { local: { set(i: unknown): Promise<void> } } };
+          }
+        ).chrome.storage.local.set({
+          'tabpool.settings': {
+            modelBaseUrl: baseUrl,
+            preferredBackend: 'webgpu',
+            languageModel: { repo: 'test/tiny-llama', revision: 'main', files: FILES },
+          },
+        }),
+      { baseUrl: hub.baseUrl, FILES },
+    );
+    await popup.close();
+    const ids = Int32Array.of(72, 101, 108, 108, 111, 44, 32, 119);
+    for (const model of ['test/tiny-gpt2', 'test/tiny-bert', 'test/tiny-llama']) {
+      if (model === 'test/tiny-llama') {
+        await page.evaluate(
+          ([files]) =>
+            (window as unknown as W).client.models.load({ repo: 'test/tiny-llama', files }),
+          [FILES] as const,
+        );
+      }
+      let got: { backend: string; logits: number[]; shape: number[] } | null = null;
+      for (let attempt = 0; attempt < 50; attempt++) {
+        got = await page.evaluate(
+          async ([model, ids]) => {
+            const r = (await (window as unknown as W).client.call('run', {
+              model,
+              inputs: {
+                input_ids: {
+                  dtype: 'int32',
+                  shape: [1, ids.length],
+                  data: Int32Array.from(ids).buffer,
+                },
+              },
+              outputs: ['last_hidden_state'],
+            })) as {
+              backend: string;
+              outputs: { last_hidden_state: { data: ArrayBuffer; shape: number[] } };
+            };
+            const t = r.outputs.last_hidden_state;
+            return { backend: r.backend, logits: [...new Float32Array(t.data)], shape: t.shape };
+          },
+          [model, [...ids]] as const,
+        );
+        if (got.backend === 'webgpu') break;
+        await new Promise((r) => setTimeout(r, 200)); // the setting reaches the hosts
+      }
+      expect(got?.backend, model).toBe('webgpu');
+      const want = await reference.run(
+        {
+          model,
+          inputs: {
+            input_ids: { dtype: 'int32', shape: [1, ids.length], data: ids.slice().buffer },
+          },
+          outputs: ['last_hidden_state'],
+        },
+        quiet,
+      );
+      const ref = new Float32Array((want.outputs.last_hidden_state as { data: ArrayBuffer }).data);
+      const err = (got?.logits ?? []).reduce(
+        (m, x, i) => Math.max(m, Math.abs(x - (ref[i] as number))),
+        0,
+      );
+      expect(got?.shape).toEqual(want.outputs.last_hidden_state?.shape);
+      expect(err, `${model} last_hidden_state on WebGPU in the extension`).toBeLessThan(1e-4);
+    }
+  });
+
   it('answers bad model requests with typed errors', async () => {
     const codes = await page.evaluate(async () => {
       const { client } = window as unknown as W;
