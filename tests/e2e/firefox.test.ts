@@ -21,7 +21,7 @@ import type { TabpoolWindow } from './harness';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 
-type Host = { id: string; kind: string; state: string; served: number };
+type Host = { id: string; kind: string; state: string; served: number; backend: string };
 
 let ff: Awaited<ReturnType<typeof launchFirefoxWithExtension>>;
 let browser: Browser;
@@ -109,20 +109,51 @@ beforeAll(async () => {
       hub.addFile(repo, 'main', name, bytes, name.endsWith('.safetensors'));
     }
   }
-  ff = await launchFirefoxWithExtension();
-  browser = ff.browser;
-  page = await browser.newPage();
-  await page.goto(`${server.origin}/index.html`);
-  await page.waitForFunction(() => 'tabpool' in window);
 });
 
 afterAll(async () => {
-  await ff?.close();
   await server?.close();
   await hub?.close();
 });
 
-describe('Firefox', () => {
+// The whole suite twice: Firefox as it ships on Linux (no WebGPU: hosts run the CPU kernels), and
+// with WebGPU turned on by prefs (Mesa's Vulkan driver), where hosts run on the adapter.
+describe.each([
+  ['without WebGPU', false],
+  ['with WebGPU (prefs, Mesa Vulkan)', true],
+] as const)('Firefox %s', (_label, webgpu) => {
+  const shot = (name: string) =>
+    resolve(ARTIFACTS, `firefox${webgpu ? '-webgpu' : ''}-${name}.png`);
+  beforeAll(async () => {
+    ff = await launchFirefoxWithExtension({ webgpu });
+    browser = ff.browser;
+    if (webgpu) await setSettings({});
+    page = await browser.newPage();
+    await page.goto(`${server.origin}/index.html`);
+    await page.waitForFunction(() => 'tabpool' in window);
+  });
+  afterAll(async () => {
+    await ff?.close();
+  });
+
+  /**
+   * Writes the settings as the options page would. With WebGPU on, the hosts are asked to use
+   * the adapter even though it is a software one (Mesa's): `auto` would pick the CPU kernels.
+   */
+  async function setSettings(settings: Record<string, unknown>): Promise<void> {
+    const ext = await openExtensionPage('/popup.html');
+    await ext.evaluate(
+      (value) =>
+        (
+          globalThis as unknown as {
+            browser: { storage: { local: { set(i: unknown): Promise<void> } } };
+          }
+        ).browser.storage.local.set({ 'tabpool.settings': value }),
+      { ...settings, preferredBackend: webgpu ? 'webgpu' : 'auto' },
+    );
+    await ext.close();
+  }
+
   it('announces itself and answers hello', async () => {
     const hello = await page.evaluate(() =>
       (window as unknown as TabpoolWindow).tabpool.call('hello'),
@@ -144,15 +175,22 @@ describe('Firefox', () => {
     const allow = `[data-origin="${server.origin}"] [data-action="allow"]`;
     await popup.waitForSelector(allow);
     await popup.setViewport({ width: 380, height: 520 });
-    await popup.screenshot({ path: resolve(ARTIFACTS, 'firefox-popup-consent.png') });
+    await popup.screenshot({ path: shot('popup-consent') });
     await popup.click(allow);
     expect(await access).toEqual({ state: 'granted' });
     await popup.close();
   });
 
   it('runs hosts in the background page and a pool tab', async () => {
-    const hosts = await waitForHosts(page, (h) => readyKinds(h).join() === 'background,tab');
+    const backend = webgpu ? 'webgpu' : 'cpu';
+    const hosts = await waitForHosts(
+      page,
+      (h) => readyKinds(h).join() === 'background,tab' && h.every((x) => x.backend === backend),
+    );
     expect(readyKinds(hosts)).toEqual(['background', 'tab']);
+    const backends = [...new Set(hosts.map((h) => h.backend))];
+    console.info(`firefox ${_label}: host backends ${backends.join(', ')}`);
+    expect(backends).toEqual([webgpu ? 'webgpu' : 'cpu']);
   });
 
   it('computes a 1 MiB product exactly, returned as binary', async () => {
@@ -177,9 +215,20 @@ describe('Firefox', () => {
       values(k * n, 2),
     );
     expect(got.binary).toBe(true);
-    expect(Float32Array.from(got.c)).toEqual(
-      matmulCpu(Float32Array.from(values(m * k, 1)), Float32Array.from(values(k * n, 2)), m, k, n),
+    const want = matmulCpu(
+      Float32Array.from(values(m * k, 1)),
+      Float32Array.from(values(k * n, 2)),
+      m,
+      k,
+      n,
     );
+    if (webgpu) {
+      // Another summation order on the GPU: the kernels' conformance tolerance.
+      const err = want.reduce((e, w, i) => Math.max(e, Math.abs(w - (got.c[i] as number))), 0);
+      expect(err).toBeLessThan(1e-3);
+    } else {
+      expect(Float32Array.from(got.c)).toEqual(want);
+    }
   });
 
   it('spreads requests across both hosts', async () => {
@@ -235,22 +284,10 @@ describe('Firefox', () => {
   });
 
   it('loads a model and streams a generation identical to Node', async () => {
-    const settings = await openExtensionPage('/popup.html');
-    await settings.evaluate(
-      ({ baseUrl, files }) =>
-        (
-          globalThis as unknown as {
-            browser: { storage: { local: { set(i: unknown): Promise<void> } } };
-          }
-        ).browser.storage.local.set({
-          'tabpool.settings': {
-            modelBaseUrl: baseUrl,
-            languageModel: { repo: 'test/tiny-llama', revision: 'main', files },
-          },
-        }),
-      { baseUrl: hub.baseUrl, files: MODEL_FILES },
-    );
-    await settings.close();
+    await setSettings({
+      modelBaseUrl: hub.baseUrl,
+      languageModel: { repo: 'test/tiny-llama', revision: 'main', files: MODEL_FILES },
+    });
     const sdkPage = await browser.newPage();
     await sdkPage.goto(`${server.origin}/sdk.html`);
     await sdkPage.waitForFunction(() => 'sdkLoaded' in window);
@@ -355,7 +392,7 @@ describe('Firefox', () => {
     const popup = await openExtensionPage('/popup.html');
     const revoke = `[aria-label="Revoke ${server.origin}"]`;
     await popup.waitForSelector(revoke);
-    await popup.screenshot({ path: resolve(ARTIFACTS, 'firefox-popup-granted.png') });
+    await popup.screenshot({ path: shot('popup-granted') });
     await popup.click(revoke);
     await popup.waitForSelector(`.grants__item[data-origin="${server.origin}"]`, { hidden: true });
     const code = await page.evaluate(() =>
