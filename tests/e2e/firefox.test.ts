@@ -357,7 +357,7 @@ describe.each([
     await ai.close();
   });
 
-  it('notices a closed pool tab, keeps serving, and replaces it', async () => {
+  it('finishes requests in flight on a pool tab that is closed, and replaces the tab', async () => {
     const before = await waitForHosts(page, (h) => readyKinds(h).join() === 'background,tab');
     const deadId = before.find((h) => h.kind === 'tab')?.id;
     let poolTab: Page | undefined;
@@ -365,7 +365,25 @@ describe.each([
       if ((await locationOf(p)).endsWith('/pool.html')) poolTab = p;
     }
     expect(poolTab).toBeDefined();
+    // Requests in flight when the tab goes: each must still end with the right answer.
+    await page.evaluate(() => {
+      const w = window as unknown as TabpoolWindow & { inflight?: Promise<unknown> };
+      const a = new Float32Array(512 * 512).fill(1);
+      const b = new Float32Array(512 * 64).fill(0.5);
+      w.inflight = Promise.all(
+        Array.from({ length: 6 }, () =>
+          w.tabpool.matmul(a, b, 512, 512, 64).then(
+            (r) => (r.c.every((x) => x === 256) ? 'ok' : 'wrong'),
+            (e: { code: string }) => e.code,
+          ),
+        ),
+      );
+    });
     await poolTab?.close();
+    const inflight = await page.evaluate(
+      () => (window as unknown as { inflight: Promise<string[]> }).inflight,
+    );
+    expect(inflight).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
     await waitForHosts(page, (h) => h.some((x) => x.id === deadId && x.state === 'dead'));
     const ids = await page.evaluate(async () => {
       const out: string[] = [];
