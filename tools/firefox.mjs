@@ -1,7 +1,7 @@
 // Launches Firefox ESR with the built Firefox extension, over WebDriver BiDi (puppeteer-core 24,
 // never a browser download). Finds Debian's firefox-esr, or installs it where that is possible.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import puppeteer from 'puppeteer-core';
@@ -42,10 +42,35 @@ export function ensureFirefox({ log = console.error } = {}) {
   );
 }
 
+const MESA_ICD_DIR = '/usr/share/vulkan/icd.d';
+
+/**
+ * Firefox's WebGPU on a machine without a GPU runs on Mesa's software Vulkan driver (lavapipe):
+ * installs Debian's mesa-vulkan-drivers when missing (root on Debian), or says what to install.
+ */
+function ensureMesaVulkan() {
+  const has = () =>
+    existsSync(MESA_ICD_DIR) && readdirSync(MESA_ICD_DIR).some((f) => f.startsWith('lvp_icd'));
+  if (has()) return;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (root && existsSync('/etc/debian_version')) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execFileSync('apt-get', ['install', '-y', '-qq', 'mesa-vulkan-drivers'], {
+      stdio: 'inherit',
+      env,
+    });
+    if (has()) return;
+  }
+  throw new Error(
+    "Firefox's WebGPU tests need Mesa's Vulkan driver: sudo apt-get install -y mesa-vulkan-drivers",
+  );
+}
+
 /**
  * @param {{ extensionDir?: string, webgpu?: boolean }} [options]
  */
 export async function launchFirefoxWithExtension(options = {}) {
+  if (options.webgpu) ensureMesaVulkan();
   const extensionDir = options.extensionDir ?? FIREFOX_BUILD_DIR;
   const manifest = JSON.parse(readFileSync(join(extensionDir, 'manifest.json'), 'utf8'));
   const profile = mkdtempSync(join(tmpdir(), 'tabpool-firefox-'));
