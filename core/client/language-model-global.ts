@@ -9,25 +9,16 @@ import type { ModelsLoadParams } from '../protocol/models';
 import { connect, type TabpoolClient } from './client';
 import {
   type Availability,
-  type CreateOptions,
   createLanguageModel,
   LANGUAGE_MODEL_PARAMS,
-  type LanguageModelSession,
+  type LanguageModelStatic,
 } from './language-model';
 
 /** Dispatched on `window` once the global is there (it arrives shortly after document start). */
 export const LANGUAGE_MODEL_READY_EVENT = 'tabpool:language-model';
 
-export interface LanguageModelGlobal {
-  availability(): Promise<Availability>;
-  create(options?: CreateOptions): Promise<LanguageModelSession>;
-  params(): Promise<{
-    defaultTopK: number;
-    maxTopK: number;
-    defaultTemperature: number;
-    maxTemperature: number;
-  }>;
-}
+/** The global has the shape of `createLanguageModel`'s result (and of Chrome's own). */
+export type LanguageModelGlobal = LanguageModelStatic;
 
 /**
  * Installs the global. Where the browser has its own `LanguageModel`, the browser's answers

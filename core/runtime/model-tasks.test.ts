@@ -127,8 +127,8 @@ describe('model tasks', () => {
       },
       ctx(),
     );
+    expect(free.text.length).toBeGreaterThanOrEqual(4);
     const stop = free.text.slice(2, 4);
-    if (!stop) return; // the model stopped at once (eos): nothing to cut
     const cut = await tasks.generate(
       {
         model: 'test/gpt2',

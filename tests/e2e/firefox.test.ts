@@ -9,15 +9,12 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelFilesFromMap } from '../../core/models/model-files';
-import { byteTokenizerFiles, randomModelFiles } from '../../core/models/testing/random-models';
-import { createModelTasks } from '../../core/runtime/model-tasks';
-import { createHal } from '../../kernels/hal/hal';
 import { matmulCpu } from '../../kernels/matmul/cpu';
 import { startTestHubServer, type TestHubServer } from '../../storage/test-hub-server';
 import { launchFirefoxWithExtension } from '../../tools/firefox.mjs';
 import { servePages } from '../../tools/page-server.mjs';
 import type { TabpoolWindow } from './harness';
+import { MODEL_FILES, quiet, reference, serveTinyModels } from './tiny-models';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 
@@ -28,32 +25,6 @@ let browser: Browser;
 let server: Awaited<ReturnType<typeof servePages>>;
 let page: Page;
 let hub: TestHubServer;
-
-const MODEL_FILES = [
-  'config.json',
-  'model.safetensors',
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'generation_config.json',
-];
-const modelSizes = {
-  hidden: 32,
-  layers: 2,
-  heads: 4,
-  kvHeads: 2,
-  intermediate: 64,
-  vocab: 260,
-  maxPositions: 1024,
-};
-const models: Record<string, Record<string, Uint8Array | string>> = {
-  'test/tiny-gpt2': { ...randomModelFiles('gpt2', modelSizes, 11, 0.6), ...byteTokenizerFiles() },
-  'test/tiny-llama': { ...randomModelFiles('llama', modelSizes, 12, 0.6), ...byteTokenizerFiles() },
-};
-/** The same models in Node: what Firefox must answer. */
-const reference = createModelTasks({
-  hal: () => createHal(),
-  files: (id) => modelFilesFromMap(id, models[id.replace(/@main$/, '')] ?? {}),
-});
 
 /** The page's real location: BiDi reports moz-extension pages as about:blank in `url()`. */
 const locationOf = (p: Page) => p.evaluate(() => location.href).catch(() => '');
@@ -103,12 +74,7 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   server = await servePages();
   hub = await startTestHubServer();
-  for (const [repo, files] of Object.entries(models)) {
-    for (const [name, body] of Object.entries(files)) {
-      const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-      hub.addFile(repo, 'main', name, bytes, name.endsWith('.safetensors'));
-    }
-  }
+  serveTinyModels(hub);
 });
 
 afterAll(async () => {
@@ -330,7 +296,7 @@ describe.each([
         stop: [],
         addSpecialTokens: true,
       },
-      { onProgress: () => {} },
+      quiet,
     );
     expect(r.state).toBe('ready');
     expect(r.result).toEqual(want);

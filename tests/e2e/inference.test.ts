@@ -7,39 +7,10 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelFilesFromMap } from '../../core/models/model-files';
-import { byteTokenizerFiles, randomModelFiles } from '../../core/models/testing/random-models';
-import { createModelTasks } from '../../core/runtime/model-tasks';
-import { createHal } from '../../kernels/hal/hal';
 import { startTestHubServer, type TestHubServer } from '../../storage/test-hub-server';
 import { allowInPopup } from '../../tools/launch.mjs';
 import { type Harness, startHarness } from './harness';
-
-const sizes = {
-  hidden: 32,
-  layers: 2,
-  heads: 4,
-  kvHeads: 2,
-  intermediate: 64,
-  vocab: 260,
-  maxPositions: 128,
-  labels: 3,
-};
-const models: Record<string, Record<string, Uint8Array | string>> = {
-  'test/tiny-gpt2': { ...randomModelFiles('gpt2', sizes, 11, 0.6), ...byteTokenizerFiles() },
-  // Conversations grow turn by turn and every byte is a token here: give it room.
-  'test/tiny-llama': {
-    ...randomModelFiles('llama', { ...sizes, maxPositions: 1024 }, 12, 0.6),
-    ...byteTokenizerFiles(),
-  },
-  'test/tiny-bert': { ...randomModelFiles('bert', sizes, 13, 0.5), ...byteTokenizerFiles() },
-};
-/** The same models, run in Node: what the extension must answer. */
-const reference = createModelTasks({
-  hal: () => createHal(),
-  files: (id) => modelFilesFromMap(id, models[id.replace(/@main$/, '')] ?? {}),
-});
-const quiet = { onProgress: () => {} };
+import { MODEL_FILES, quiet, reference, serveTinyModels } from './tiny-models';
 
 type Progress = { bytes: number; totalBytes: number };
 type Sdk = {
@@ -82,27 +53,11 @@ type W = { sdk: Sdk; client: Client };
 let h: Harness;
 let hub: TestHubServer;
 let page: Page;
-const FILES = [
-  'config.json',
-  'model.safetensors',
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'generation_config.json',
-];
+const FILES = MODEL_FILES;
 
 beforeAll(async () => {
   hub = await startTestHubServer();
-  for (const [repo, files] of Object.entries(models)) {
-    for (const [name, body] of Object.entries(files)) {
-      hub.addFile(
-        repo,
-        'main',
-        name,
-        typeof body === 'string' ? new TextEncoder().encode(body) : body,
-        name.endsWith('.safetensors'),
-      );
-    }
-  }
+  serveTinyModels(hub);
   h = await startHarness();
   const popup = await h.openPopup();
   await popup.evaluate(
