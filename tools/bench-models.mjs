@@ -1,13 +1,11 @@
 #!/usr/bin/env node
 // npm run bench:models [-- --full] [-- --bundle-only --out .gpu/bench-models.mjs]
-// Bundles core/models/bench/bench-models.ts (webgpu left external) with rolldown and runs it.
-// On the GPU machine: `source .gpu/gpu-env.sh && python3 core/models/bench/torch-models.py > /tmp/base.json
-//   && TABPOOL_BENCH_BASELINE=/tmp/base.json node .gpu/bench-models.mjs --full`.
-// `--compare` bundles core/models/bench/bench-compare.ts instead: ours, PyTorch and ONNX Runtime
-// Web on the SAME weights in one process tree, one table with ratios and targets; with
-// `--bundle-only` it also copies ORT Web's files into <out dir>/ort/ (wasm as .xz). On the GPU:
-//   npm run bench:models -- --compare --bundle-only --out .gpu/bench-compare.mjs   (here), then
-//   source .gpu/gpu-env.sh && node .gpu/bench-compare.mjs --full --torch --ort --out $OUT
+// Bundles core/models/bench/bench-compare.ts (webgpu left external) with rolldown and runs it:
+// ours, PyTorch and ONNX Runtime Web on the SAME weights in one process tree, one table with
+// ratios and targets. With `--bundle-only` it also copies ORT Web's files into <out dir>/ort/
+// (wasm as .xz). On the GPU machine:
+//   npm run bench:models -- --bundle-only --out .gpu/bench-models.mjs   (here), then
+//   source .gpu/gpu-env.sh && node .gpu/bench-models.mjs --full --torch --ort --out $OUT
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -17,24 +15,21 @@ import { build } from 'rolldown';
 const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
 const outIndex = args.indexOf('--out');
-const compare = args.includes('--compare');
 const bundleOnly = args.includes('--bundle-only');
-// With --compare, a bare run's --out names the folder for its results, not the bundle.
+// A bare run's --out names the folder for its results, not the bundle.
 const out = resolve(
   root,
-  outIndex >= 0 && (bundleOnly || !compare)
-    ? args[outIndex + 1]
-    : `node_modules/.cache/tabpool/${compare ? 'bench-compare' : 'bench-models'}.mjs`,
+  outIndex >= 0 && bundleOnly ? args[outIndex + 1] : 'node_modules/.cache/tabpool/bench-models.mjs',
 );
 mkdirSync(dirname(out), { recursive: true });
 await build({
-  input: resolve(root, `core/models/bench/${compare ? 'bench-compare' : 'bench-models'}.ts`),
+  input: resolve(root, 'core/models/bench/bench-compare.ts'),
   platform: 'node',
   external: ['webgpu'],
   logLevel: 'warn',
   output: { file: out, format: 'esm' },
 });
-if (compare && bundleOnly) {
+if (bundleOnly) {
   // ORT Web's two WebGPU builds: ort.mjs (JS EP, JSEP) and ort.webgpu.mjs (C++ EP).
   const dist = resolve(root, 'node_modules/onnxruntime-web/dist');
   const ortDir = join(dirname(out), 'ort');

@@ -1,15 +1,15 @@
 /**
- * Model benchmark (`npm run bench:models -- --compare`): a BERT-base-shaped encoder's latency and cold first
+ * Model benchmark (`npm run bench:models`): a BERT-base-shaped encoder's latency and cold first
  * run, and a GPT-2-small-shaped decoder's prefill and decode tokens/s, on our WebGPU backend;
  * beside them PyTorch eager fp32 (TF32 off, `torch-compare.py`) and ONNX Runtime Web's WebGPU
  * execution provider (`ort-web.ts`) on the same random weights, all in one process tree, then
  * one table with the ratios and the issue's targets.
  *
  * Without `--full` the shapes are small (SwiftShader). For the GPU machine, here:
- *   npm run bench:models -- --compare --bundle-only --out .gpu/bench-compare.mjs
+ *   npm run bench:models -- --bundle-only --out .gpu/bench-models.mjs
  * and there (`.gpu` carried):
  *   source .gpu/gpu-env.sh && export __GL_SHADER_DISK_CACHE=0 &&
- *   node .gpu/bench-compare.mjs --full --torch --ort --out $OUT
+ *   node .gpu/bench-models.mjs --full --torch --ort --out $OUT
  * `--torch [script]` runs the PyTorch side (it reads the weights we write under `--work`);
  * `--ort` runs ORT Web on the ONNX file the PyTorch side exports (or `--onnx <file>`);
  * `--ort-builds jsep,webgpu` picks ORT's builds; `--only bert,gpt2` our models.
