@@ -74,7 +74,7 @@ for (let i = samples.length - 1; i > 0; i--) {
 
 function write(path, rows, split) {
   const images = new Uint8Array(rows.length * SIZE);
-  rows.forEach((r, i) => images.set(r.pixels, i * SIZE));
+  for (const [i, r] of rows.entries()) images.set(r.pixels, i * SIZE);
   const bytes = encodeSafetensors(
     {
       images: { dtype: 'U8', shape: [rows.length, 28, 28], data: images },
