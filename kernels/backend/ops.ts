@@ -3,6 +3,8 @@
  * subset (`BackendOps`); the HAL runs an op on the preferred backend that has it and falls back
  * per op to the CPU reference, which implements all of them.
  */
+import type { QuantFormat } from '../quant/format';
+import type { RowBits } from '../quant/rows';
 import type { BackendName, Tensor } from '../tensor/tensor';
 
 /** Pointwise functions a matmul can fuse into its epilogue and the unary op can apply. */
@@ -15,6 +17,14 @@ export interface MatmulParams {
   transA?: boolean;
   /** B is stored [..., N, K] (the usual Linear weight layout) and read as its transpose. */
   transB?: boolean;
+  activation?: Activation;
+}
+
+/** Block-quantized W [N, K] (kernels/quant/format.ts): x [..., K] → [..., N]. */
+export interface QMatmulParams {
+  format: QuantFormat;
+  n: number;
+  k: number;
   activation?: Activation;
 }
 
@@ -71,6 +81,16 @@ export interface OpSpecs {
   contiguous: { inputs: [x: Tensor]; params: Record<string, never> };
   concat: { inputs: Tensor[]; params: { axis: number } };
   argmax: { inputs: [x: Tensor]; params: Record<string, never> };
+  /** x · dequant(W)ᵀ (+ bias): packed codes i32, block params f32 or f16 pairs in i32. */
+  qmatmul: {
+    inputs:
+      | [x: Tensor, packed: Tensor, params: Tensor]
+      | [x: Tensor, packed: Tensor, params: Tensor, bias: Tensor];
+    params: QMatmulParams;
+  };
+  /** KV-cache rows f32 [..., D] → i32 [..., 1 + D·bits/32] (kernels/quant/rows.ts). */
+  quantizeRows: { inputs: [x: Tensor]; params: { bits: RowBits } };
+  dequantizeRows: { inputs: [q: Tensor]; params: { bits: RowBits; cols: number } };
 }
 
 export type OpName = keyof OpSpecs;
@@ -94,6 +114,9 @@ export const OP_NAMES: readonly OpName[] = [
   'contiguous',
   'concat',
   'argmax',
+  'qmatmul',
+  'quantizeRows',
+  'dequantizeRows',
 ];
 
 /** What every backend implements. Ops run synchronously (GPU work is only encoded). */

@@ -4,6 +4,7 @@
  * tolerance. `fuzz` (TABPOOL_FUZZ=1) widens the random sweep and the sizes.
  */
 import type { OpName, OpParams } from '../backend/ops';
+import { quantCases } from '../quant/cases';
 import type { Tensor } from '../tensor/tensor';
 import { cpuTensor, permute, slice, transpose } from '../tensor/tensor';
 import type { Tolerance } from '../testing/compare';
@@ -402,5 +403,6 @@ export function conformanceCases(seed: number, fuzz: boolean): OpCase[] {
     ...elementwiseCases(r, fuzz),
     ...layoutCases(r),
     ...modelCases(r, fuzz),
+    ...quantCases(r, fuzz),
   ];
 }

@@ -9,6 +9,8 @@ import { conv1dCpu, conv2dCpu } from '../conv/cpu';
 import { gatherCpu } from '../gather/cpu';
 import { layerNormCpu } from '../layernorm/cpu';
 import { matmulOpCpu } from '../matmul/op-cpu';
+import { qmatmulCpu } from '../quant/cpu';
+import { dequantizeRowsCpu, quantizeRowsCpu } from '../quant/rows';
 import { rmsNormCpu } from '../rmsnorm/cpu';
 import { rotaryCpu } from '../rotary/cpu';
 import { softmaxCpu } from '../softmax/cpu';
@@ -30,6 +32,9 @@ export const CPU_OPS: Required<BackendOps> = {
   contiguous: contiguousCpu,
   concat: concatCpu,
   argmax: argmaxCpu,
+  qmatmul: qmatmulCpu,
+  quantizeRows: quantizeRowsCpu,
+  dequantizeRows: dequantizeRowsCpu,
 };
 
 function assertCpu(t: Tensor): void {

@@ -15,6 +15,7 @@ import { layerNormGpu } from '../layernorm/webgpu';
 import { matmulDims } from '../matmul/op-cpu';
 import type { MatmulShape, MatmulStrategy } from '../matmul/strategy';
 import { batchStride, matmulGpu } from '../matmul/webgpu';
+import { dequantizeRowsGpu, qmatmulGpu, quantizeRowsGpu } from '../quant/webgpu';
 import { rmsNormGpu } from '../rmsnorm/webgpu';
 import { rotaryGpu } from '../rotary/webgpu';
 import { softmaxGpu } from '../softmax/webgpu';
@@ -98,6 +99,9 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
     contiguous: wrap('contiguous', (inputs) => contiguousGpu(ctx, inputs)),
     concat: wrap('concat', (inputs, p) => concatGpu(ctx, inputs, p)),
     argmax: wrap('argmax', (inputs) => argmaxGpu(ctx, inputs)),
+    qmatmul: wrap('qmatmul', (inputs, p) => qmatmulGpu(ctx, inputs, p)),
+    quantizeRows: wrap('quantizeRows', (inputs, p) => quantizeRowsGpu(ctx, inputs, p)),
+    dequantizeRows: wrap('dequantizeRows', (inputs, p) => dequantizeRowsGpu(ctx, inputs, p)),
   };
 
   const maxBinding = ctx.caps.limits.maxStorageBufferBindingSize;
@@ -134,6 +138,12 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
           );
           return inputs.every(f32) && batch <= ctx.caps.limits.maxComputeWorkgroupsPerDimension;
         }
+        case 'qmatmul': {
+          const [x, packed, qp, bias] = inputs as OpInputs<'qmatmul'>;
+          return f32(x) && packed.dtype === 'i32' && (qp.dtype === 'i32' || f32(qp)) && f32(bias);
+        }
+        case 'dequantizeRows':
+          return inputs[0]?.dtype === 'i32';
         case 'contiguous':
         case 'concat':
           return true;
