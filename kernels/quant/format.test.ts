@@ -32,7 +32,7 @@ describe('block formats', () => {
       bits: 4,
       groupSize: 32,
       scale: 'f16',
-      asymmetric: false,
+      asymmetric: true,
     });
     expect(parseQuantFormat('int3:g128:f32')).toEqual({
       bits: 3,
@@ -40,7 +40,7 @@ describe('block formats', () => {
       scale: 'f32',
       asymmetric: true,
     });
-    expect(parseQuantFormat('int4:asym:g64').asymmetric).toBe(true);
+    expect(parseQuantFormat('int4:sym:g64').asymmetric).toBe(false);
     expect(() => parseQuantFormat('int5')).toThrow(RangeError);
     expect(() => parseQuantFormat('int4:g48')).toThrow(RangeError);
   });
@@ -48,7 +48,12 @@ describe('block formats', () => {
   it('packs the documented bit layout', () => {
     // Row of 32 values whose codes are known: symmetric int4 with absmax 7 → scale 1, u = v + 8.
     const values = Float32Array.from({ length: 32 }, (_, i) => (i % 15) - 7);
-    const q = quantizeMatrix(values, 1, 32, quantFormat('int4', { scale: 'f32' }));
+    const q = quantizeMatrix(
+      values,
+      1,
+      32,
+      quantFormat('int4', { scale: 'f32', asymmetric: false }),
+    );
     expect(q.params[0]).toBe(1);
     // Word 0 holds codes 0..3 in the low nibbles of its bytes and 4..7 in the high nibbles.
     const want = (i: number) => (values[i] as number) + 8;
