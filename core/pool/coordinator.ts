@@ -185,6 +185,37 @@ export class Coordinator {
     );
   }
 
+  /**
+   * Runs a task on one named ready host, with no retry elsewhere: work whose answer is about
+   * that host, like a benchmark.
+   */
+  taskOnHost<K extends TaskName>(
+    hostId: string,
+    task: K,
+    params: TaskParamsByName[K],
+    options: TaskOptions,
+  ): Promise<unknown> {
+    const host = this.registry.get(hostId);
+    if (host?.state !== 'ready' || !host.ops.includes(task)) {
+      return Promise.reject(
+        new HostLostError(`Host ${hostId.slice(0, 8)} cannot run ${task} now`),
+      );
+    }
+    return this.dispatch(
+      host,
+      options,
+      (runId) => ({ message: { type: 'task', runId, task, params } as TaskRequest, transfer: [] }),
+      options.onProgress,
+    );
+  }
+
+  /** The models the coordinator has seen this host run (and so hold in memory). */
+  residentModels(hostId: string): string[] {
+    const out: string[] = [];
+    for (const [model, hosts] of this.residents) if (hosts.has(hostId)) out.push(model);
+    return out.sort();
+  }
+
   /** Places a job, retrying on another host when its host is lost, until attempts run out. */
   private async submit(
     work: HostWork,

@@ -41,6 +41,8 @@ export interface HostEntry {
   tabId: number | undefined;
   connectedAtMs: number;
   lastHeartbeatMs: number | null;
+  /** The host page's JS heap from its last pong (Chromium only), for the popup. */
+  memoryBytes: number | null;
   /** Order of the last dispatch to this host (a counter, not a clock: many fit in one ms). */
   lastDispatchSeq: number;
   served: number;
@@ -155,6 +157,7 @@ export class HostRegistry {
             tabId: meta.tabId,
             connectedAtMs: this.now(),
             lastHeartbeatMs: this.now(),
+            memoryBytes: null,
             lastDispatchSeq: 0,
             served: previous?.served ?? 0,
             inflight: 0,
@@ -182,6 +185,7 @@ export class HostRegistry {
             entry.lastHeartbeatMs = this.now();
             // The host's own count survives a service-worker restart; ours starts from zero.
             entry.served = Math.max(entry.served, msg.served);
+            entry.memoryBytes = typeof msg.memoryBytes === 'number' ? msg.memoryBytes : null;
             this.emitChange();
           }
           return;

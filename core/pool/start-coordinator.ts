@@ -26,6 +26,7 @@ import { OriginGate } from '../security/origin-gate';
 import { OriginLimiter } from '../security/rate-limiter';
 import { badgeFor } from './badge';
 import { Coordinator, type CoordinatorOptions } from './coordinator';
+import { trackDownloads } from './download-tracker';
 import type { SavedBreaker } from './host-breaker';
 import type { HostRegistry } from './host-registry';
 import type { ModelsContext } from './page-handler';
@@ -63,6 +64,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
   const pageContext = { coordinator, extensionVersion, gate, limiter: new OriginLimiter(), models };
   coordinator.start();
   showHealthOnBadge(gate, registry);
+  const downloads = trackDownloads(registry);
 
   browser.runtime.onConnect.addListener((port) => {
     switch (port.name) {
@@ -99,7 +101,10 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
       }
       case POPUP_PORT_NAME:
         if (!fromExtensionPage(port.sender)) return port.disconnect();
-        servePopupChannel(runtimePortChannel(port), registry, gate, coordinator.metrics);
+        servePopupChannel(runtimePortChannel(port), registry, gate, coordinator.metrics, {
+          coordinator,
+          downloads,
+        });
         return;
       default:
         port.disconnect(); // not a port of ours
@@ -220,13 +225,13 @@ function fromExtensionPage(sender: { url?: string; id?: string } | undefined): b
   return sender?.id === browser.runtime.id && !!sender.url?.startsWith(browser.runtime.getURL('/'));
 }
 
-/** The toolbar badge: pages waiting for consent, or a pool with no ready host. */
+/** The toolbar badge: pages waiting for consent, a pool with no ready host, or a degraded one. */
 function showHealthOnBadge(gate: OriginGate, registry: HostRegistry): void {
   const action = browser.action ?? browser.browserAction;
   let last = '';
   const update = throttle(() => {
-    const hosts = registry.all().filter((h) => h.state !== 'dead');
-    const badge = badgeFor(gate.pendingPrompts().length, registry.ready().length, hosts.length);
+    const hosts = registry.all().map((h) => ({ state: h.state, breaker: h.breaker.state }));
+    const badge = badgeFor(gate.pendingPrompts().length, hosts);
     const key = JSON.stringify(badge);
     if (key === last) return;
     last = key;
@@ -236,6 +241,7 @@ function showHealthOnBadge(gate: OriginGate, registry: HostRegistry): void {
   }, 250);
   gate.onChange(update);
   registry.onChange(update);
+  registry.onBreakerChange(update);
 }
 
 /** Only our bridge frame may attach sessions: its origin claim is what we trust. */

@@ -11,7 +11,7 @@ import type {
   RunParams,
   UnloadParams,
 } from './inference';
-import type { HostKind } from './page';
+import type { HostKind, HostSummary } from './page';
 import type { WireTensor } from './tensor';
 
 export type { HostKind };
@@ -46,6 +46,8 @@ export interface Pong {
   seq: number;
   served: number;
   inflight: number;
+  /** The host page's JS heap (`performance.memory`, Chromium only). */
+  memoryBytes?: number;
 }
 /** The coordinator's settings for a host, sent after its hello and whenever they change. */
 export interface Configure {
@@ -95,6 +97,31 @@ export interface TaskParamsByName {
   /** Progress events are `{ token: { id, text } }`. */
   'model-generate': GenerateParams;
   'model-unload': UnloadParams;
+  /** Times kernels and model forwards on each backend this host has; result `BenchSample[]`. */
+  benchmark: BenchmarkTask;
+}
+export interface BenchmarkTask {
+  /** Kernel cases, e.g. `{ op: 'matmul', size: 128 }` (size³ matmul, size×size softmax). */
+  kernels: { op: 'matmul' | 'softmax'; size: number }[];
+  /** Stored model ids (`<repo>@<revision>`) whose forward pass is timed. */
+  models: string[];
+  /** Time budget per case and backend, ms. */
+  budgetMs: number;
+}
+/** One timed case on one backend. */
+export interface BenchSample {
+  suite: 'kernel' | 'model';
+  /** e.g. `matmul`, `softmax`, or the model id. */
+  name: string;
+  /** e.g. `128x128x128`, or `1x16` tokens for a model. */
+  shape: string;
+  backend: 'webgpu' | 'cpu';
+  adapter: string | null;
+  /** Median ms per iteration. */
+  ms: number;
+  /** Floating-point work per second where it is known (kernels), else null. */
+  gflops: number | null;
+  iterations: number;
 }
 export type TaskName = keyof TaskParamsByName;
 export interface TaskRequest<K extends TaskName = TaskName> {
@@ -165,11 +192,34 @@ export interface MetricsSeries {
   latencyMs: (number | null)[];
 }
 
+/** A host as the popup and dashboard see it: the page's summary plus what only they show. */
+export interface PoolHostView extends HostSummary {
+  /** Runs placed on this host that have not been sent to it yet. */
+  queued: number;
+  /** The host page's JS heap as its last heartbeat reported it (Chromium only), or null. */
+  memoryBytes: number | null;
+  /** Models the coordinator knows this host holds in memory (`<repo>@<revision>`). */
+  residentModels: string[];
+}
+
+/** A model download in flight, from the storage downloader's progress events. */
+export interface DownloadView {
+  modelId: string;
+  hostId: string;
+  bytes: number;
+  totalBytes: number;
+  /** The file being received now. */
+  file: { path: string; bytes: number; totalBytes: number };
+  updatedAtMs: number;
+}
+
 /** Pushed to the popup on its port whenever the pool or the grants change, and on a timer. */
 export interface PoolStatusMessage {
   type: 'pool-status';
   atMs: number;
-  hosts: import('./page').HostSummary[];
+  hosts: PoolHostView[];
+  /** Model downloads in flight, oldest first. */
+  downloads: DownloadView[];
   /** The last minute, per second: finished requests and their median latency. */
   metrics: MetricsSeries;
   consent: {
@@ -182,4 +232,26 @@ export interface PoolStatusMessage {
 /** What the popup (or options page) may ask of the coordinator. */
 export type PopupCommand =
   | { type: 'consent-decide'; origin: string; allow: boolean }
-  | { type: 'grant-revoke'; origin: string };
+  | { type: 'grant-revoke'; origin: string }
+  /** Runs the benchmark on every ready host, one host after another. */
+  | { type: 'bench-run'; id: string; params: BenchmarkTask };
+
+/** One host's part of a benchmark run, sent as soon as that host is done. */
+export interface BenchHostResult {
+  type: 'bench-host';
+  /** The `bench-run` id. */
+  id: string;
+  host: { id: string; kind: HostKind };
+  samples: BenchSample[];
+  /** Set when the host could not run it; `samples` is then empty. */
+  error: WireError | null;
+}
+/** Every host has answered (or failed) for this `bench-run`. */
+export interface BenchDone {
+  type: 'bench-done';
+  id: string;
+  hosts: number;
+}
+
+/** Everything the coordinator sends on the popup port. */
+export type PopupMessage = PoolStatusMessage | BenchHostResult | BenchDone;

@@ -91,7 +91,14 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
     failures = 0;
     const onControl = (msg: CoordinatorToHost) => {
       if (msg.type === 'ping') {
-        conn.control.post({ type: 'pong', seq: msg.seq, served, inflight });
+        const memoryBytes = heapBytes();
+        conn.control.post({
+          type: 'pong',
+          seq: msg.seq,
+          served,
+          inflight,
+          ...(memoryBytes === null ? {} : { memoryBytes }),
+        });
       } else if (msg.type === 'configure') {
         void configure(conn, msg.preferredBackend);
       }
@@ -215,4 +222,11 @@ async function runGuarded(
     if (isTabpoolError(e)) throw e;
     throw new KernelFailedError(e instanceof Error ? e.message : String(e), { cause: e });
   }
+}
+
+/** The page's JS heap in bytes where the browser tells (Chromium's `performance.memory`). */
+function heapBytes(): number | null {
+  const memory = (globalThis.performance as { memory?: { usedJSHeapSize?: unknown } } | undefined)
+    ?.memory;
+  return typeof memory?.usedJSHeapSize === 'number' ? memory.usedJSHeapSize : null;
 }

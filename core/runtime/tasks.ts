@@ -27,6 +27,7 @@ export const TASK_NAMES: TaskName[] = [
   'model-classify',
   'model-generate',
   'model-unload',
+  'benchmark',
 ];
 
 let db: TabpoolDb | null = null;
@@ -75,6 +76,11 @@ export function createTaskRunner(models: ModelTasks | (() => Promise<ModelTasks>
         return (await get()).generate(params as TaskParamsByName['model-generate'], ctx);
       case 'model-unload':
         return (await get()).unload(params as TaskParamsByName['model-unload']);
+      case 'benchmark': {
+        // Loaded on first use: most hosts never run one.
+        const { runBenchmark } = await import('./bench-task');
+        return runBenchmark(params as TaskParamsByName['benchmark'], ctx);
+      }
       default:
         throw new UnknownOpError(`This host cannot run the task "${String(task)}"`);
     }
