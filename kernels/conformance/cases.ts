@@ -54,6 +54,7 @@ function matmulCases(r: Random, fuzz: boolean): OpCase[] {
     [[77, 48], [36, 48], { transA: false, transB: true, activation: 'relu' }, true],
     [[1, 1024], [1024, 64], {}, true],
     [[3, 130], [70, 130], { transB: true, activation: 'silu' }, true],
+    [[130, 72], [96, 72], { transB: true, activation: 'quick-gelu' }, true],
     [[1, 515], [33, 515], { transB: true }, false],
     [[2, 515], [515, 130], {}, false],
     [[2, 4, 1, 128], [2, 4, 128, 72], {}, false],
@@ -178,6 +179,7 @@ function elementwiseCases(r: Random, fuzz: boolean): OpCase[] {
   const fns = [
     'gelu',
     'gelu-tanh',
+    'quick-gelu',
     'silu',
     'relu',
     'sigmoid',

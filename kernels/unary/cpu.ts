@@ -29,6 +29,8 @@ export function applyUnary(fn: UnaryFn | Activation, x: number): number {
       return 0.5 * x * (1 + erf(x / Math.SQRT2));
     case 'gelu-tanh':
       return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+    case 'quick-gelu':
+      return x / (1 + Math.exp(-1.702 * x));
     case 'silu':
       return x / (1 + Math.exp(-x));
     case 'sigmoid':

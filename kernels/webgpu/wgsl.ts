@@ -7,7 +7,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
         @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`;
 }
 
-/** GELU by erf (A&S 7.1.26, as in unary/cpu.ts), tanh-GELU, SiLU and friends. */
+/** GELU by erf (A&S 7.1.26, as in unary/cpu.ts), tanh-GELU, quick GELU, SiLU and friends. */
 export const WGSL_ACTIVATIONS = `
 fn erf_approx(x: f32) -> f32 {
   let a = abs(x);
@@ -22,6 +22,7 @@ fn gelu_tanh(x: f32) -> f32 {
   return 0.5 * x * (1.0 + (1.0 - 2.0 / (exp(2.0 * u) + 1.0)));
 }
 fn silu(x: f32) -> f32 { return x / (1.0 + exp(-x)); }
+fn quick_gelu(x: f32) -> f32 { return x / (1.0 + exp(-1.702 * x)); }
 fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
 fn tanh_safe(x: f32) -> f32 { let u = clamp(x, -15.0, 15.0); return 1.0 - 2.0 / (exp(2.0 * u) + 1.0); }
 `;
@@ -38,6 +39,8 @@ export function activationExpr(fn: string, x: string): string {
       return `gelu_erf(${x})`;
     case 'gelu-tanh':
       return `gelu_tanh(${x})`;
+    case 'quick-gelu':
+      return `quick_gelu(${x})`;
     case 'silu':
       return `silu(${x})`;
     case 'sigmoid':
