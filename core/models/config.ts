@@ -9,7 +9,7 @@
 import type { Activation } from '../../kernels/backend/ops';
 import { BadModelFileError, UnsupportedModelError } from '../protocol/errors';
 
-export type Family = 'bert' | 'vit' | 'gpt2' | 'llama';
+export type Family = 'bert' | 'vit' | 'gpt2' | 'llama' | 'clip';
 
 /** `model_type` values we run, by the architecture that runs them. */
 export const MODEL_TYPES: Readonly<Record<string, Family>> = {
@@ -20,6 +20,7 @@ export const MODEL_TYPES: Readonly<Record<string, Family>> = {
   llama: 'llama',
   qwen2: 'llama',
   mistral: 'llama',
+  clip: 'clip',
 };
 
 interface Common {
@@ -80,7 +81,32 @@ export interface LlamaConfig extends Common {
   maxPositions: number;
 }
 
-export type ModelConfig = BertConfig | VitConfig | Gpt2Config | LlamaConfig;
+/** One CLIP tower's encoder (pre-norm layers, biases everywhere). */
+export interface ClipTowerConfig {
+  hidden: number;
+  layers: number;
+  heads: number;
+  intermediate: number;
+  eps: number;
+  act: Activation;
+}
+
+/**
+ * CLIP: `text_config` and `vision_config` each describe a tower; absent fields take
+ * transformers' CLIPTextConfig / CLIPVisionConfig defaults (saved configs omit defaults).
+ * The `Common` sizes are the text tower's.
+ */
+export interface ClipConfig extends Common {
+  family: 'clip';
+  text: ClipTowerConfig & { vocab: number; maxPositions: number; eosTokenId: number };
+  vision: ClipTowerConfig & { imageSize: number; patchSize: number; channels: number };
+  projectionDim: number;
+  /** The text tower's vocabulary and positions (named as the text families name them). */
+  vocab: number;
+  maxPositions: number;
+}
+
+export type ModelConfig = BertConfig | VitConfig | Gpt2Config | LlamaConfig | ClipConfig;
 
 type Json = Record<string, unknown>;
 
@@ -111,6 +137,29 @@ function num(c: Json, key: string, fallback: number): number {
   return v;
 }
 
+/** A nested config object (`text_config`); an empty one when absent. */
+function sub(c: Json, key: string): Json {
+  const v = c[key];
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    throw new BadModelFileError(`config.json: ${key} must be an object`, {
+      detail: { file: 'config.json', field: key },
+    });
+  }
+  return v as Json;
+}
+
+function clipTower(c: Json, d: { hidden: number; layers: number; heads: number; inter: number }) {
+  return {
+    hidden: int(c, ['hidden_size'], d.hidden),
+    layers: int(c, ['num_hidden_layers'], d.layers),
+    heads: int(c, ['num_attention_heads'], d.heads),
+    intermediate: int(c, ['intermediate_size'], d.inter),
+    eps: num(c, 'layer_norm_eps', 1e-5),
+    act: activationOf(c.hidden_act ?? 'quick_gelu'),
+  };
+}
+
 function bool(c: Json, key: string, fallback: boolean): boolean {
   const v = c[key];
   return typeof v === 'boolean' ? v : fallback;
@@ -131,6 +180,8 @@ export function activationOf(name: unknown, field = 'hidden_act'): Activation {
     case 'silu':
     case 'swish':
       return 'silu';
+    case 'quick_gelu':
+      return 'quick-gelu';
     default:
       throw new UnsupportedModelError(`Activation ${String(name)} (${field}) is not supported`, {
         detail: { field, value: String(name) },
@@ -278,6 +329,36 @@ export function parseConfig(json: unknown): ModelConfig {
         mlpBias: bool(c, 'mlp_bias', false),
         tieEmbeddings: typeof c.tie_word_embeddings === 'boolean' ? c.tie_word_embeddings : null,
         maxPositions: int(c, ['max_position_embeddings'], 4096),
+        labels,
+      };
+    }
+    case 'clip': {
+      const t = sub(c, 'text_config');
+      const v = sub(c, 'vision_config');
+      const tower = clipTower(t, { hidden: 512, layers: 12, heads: 8, inter: 2048 });
+      const maxPositions = int(t, ['max_position_embeddings'], 77);
+      const vocab = int(t, ['vocab_size'], 49408);
+      return {
+        family,
+        modelType,
+        hidden: tower.hidden,
+        layers: tower.layers,
+        heads: tower.heads,
+        text: {
+          ...tower,
+          vocab,
+          maxPositions,
+          eosTokenId: num(t, 'eos_token_id', 49407),
+        },
+        vision: {
+          ...clipTower(v, { hidden: 768, layers: 12, heads: 12, inter: 3072 }),
+          imageSize: int(v, ['image_size'], 224),
+          patchSize: int(v, ['patch_size'], 32),
+          channels: int(v, ['num_channels'], 3),
+        },
+        projectionDim: int(c, ['projection_dim'], 512),
+        vocab,
+        maxPositions,
         labels,
       };
     }

@@ -3,7 +3,8 @@
  * Importing this module registers every architecture.
  */
 import { bertArchitecture } from './bert';
-import type { BertConfig, Gpt2Config, LlamaConfig, VitConfig } from './config';
+import { clipArchitecture } from './clip';
+import type { BertConfig, ClipConfig, Gpt2Config, LlamaConfig, VitConfig } from './config';
 import { gpt2Architecture } from './gpt2';
 import { llamaArchitecture } from './llama';
 import { registerArchitecture } from './model';
@@ -13,6 +14,7 @@ registerArchitecture('bert', (c, p) => bertArchitecture(c as BertConfig, p));
 registerArchitecture('vit', (c, p) => vitArchitecture(c as VitConfig, p));
 registerArchitecture('gpt2', (c, p) => gpt2Architecture(c as Gpt2Config, p));
 registerArchitecture('llama', (c, p) => llamaArchitecture(c as LlamaConfig, p));
+registerArchitecture('clip', (c, p) => clipArchitecture(c as ClipConfig, p));
 
 export type { Family, ModelConfig } from './config';
 export { MODEL_TYPES, parseConfig } from './config';

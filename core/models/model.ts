@@ -64,6 +64,11 @@ export interface Architecture {
    * every pipeline compiled before the first real request.
    */
   dummyInputs(): ModelInputs;
+  /**
+   * Models of several stacks (CLIP: a text and a vision tower, each its own list of stages)
+   * run them themselves; `Model.forward` hands over to this when it is set.
+   */
+  forward?(hal: Hal, inputs: ModelInputs, options: ForwardOptions): Promise<Outputs>;
 }
 
 export type Outputs = Map<string, Tensor>;
@@ -180,6 +185,7 @@ export function createModel(
     newCache: () =>
       config.family === 'gpt2' || config.family === 'llama' ? new KvCache(hal, layers) : null,
     async forward(inputs, options = {}) {
+      if (arch.forward) return arch.forward(hal, inputs, options);
       const { batch, seq } = arch.seqOf(inputs);
       checkCompanions(inputs);
       const cache = options.cache ?? null;

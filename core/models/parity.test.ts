@@ -29,6 +29,10 @@ it('has PyTorch fixtures for the four families', () => {
   expect(fixtures.length).toBeGreaterThanOrEqual(4);
 });
 
+it('has the CLIP fixture (two towers: text_* and vision_* outputs, embeds and logits)', () => {
+  expect(fixtures).toContain('clip');
+});
+
 async function loadReference(dir: string) {
   const bytes = new Uint8Array(await readFile(join(dir, 'reference.safetensors')));
   const header = parseSafetensorsHeader(bytes, { file: 'reference.safetensors' });

@@ -102,6 +102,23 @@ function createDecodeStream(decode: (ids: number[]) => string): DecodeStream {
 }
 
 /**
+ * CLIP's BPE marks word ends with a suffix (`</w>`) that its byte-level decoder leaves in the
+ * text; transformers' CLIPTokenizer turns each into a space and strips the ends after decoding.
+ * Null when the decoder handles the suffix itself (BPEDecoder) or there is none.
+ */
+function endOfWordSuffix(json: Json): string | null {
+  const model = json.model as Json;
+  const suffix = model.end_of_word_suffix;
+  const decoder = isObject(json.decoder) ? json.decoder.type : null;
+  return model.type === 'BPE' &&
+    typeof suffix === 'string' &&
+    suffix !== '' &&
+    decoder !== 'BPEDecoder'
+    ? suffix
+    : null;
+}
+
+/**
  * Loads the model's tokenizer: null when it has no `tokenizer.json`; BAD_MODEL_FILE when that
  * file is malformed or uses a component the library does not support.
  *
@@ -171,14 +188,16 @@ export async function loadTokenizer(files: ModelFiles): Promise<TextTokenizer | 
     idOf(tokenText(config.pad_token)) ?? firstId(padding, gen.pad_token_id, cfg.pad_token_id);
   // Unset, Python's tokenizers do not clean up (the library's own default is true).
   const cleanUp = config.clean_up_tokenization_spaces === true;
+  const wordEnd = endOfWordSuffix(json);
 
-  const decode = (ids: readonly number[], skipSpecialTokens = false): string =>
-    ids.length === 0
-      ? ''
-      : tok.decode([...ids], {
-          skip_special_tokens: skipSpecialTokens,
-          clean_up_tokenization_spaces: cleanUp,
-        });
+  const decode = (ids: readonly number[], skipSpecialTokens = false): string => {
+    if (ids.length === 0) return '';
+    const text = tok.decode([...ids], {
+      skip_special_tokens: skipSpecialTokens,
+      clean_up_tokenization_spaces: cleanUp,
+    });
+    return wordEnd === null ? text : text.replaceAll(wordEnd, ' ').trim();
+  };
 
   return {
     encode: (text, options = {}) =>
