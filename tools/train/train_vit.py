@@ -65,9 +65,9 @@ def evaluate(model, x, y, batch=500):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "tools/demo/models/mnist-vit"))
-    ap.add_argument("--epochs", type=int, default=60)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--epochs", type=int, default=120)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=2.5e-3)
     args = ap.parse_args()
 
     torch.manual_seed(0)
@@ -114,7 +114,7 @@ def main():
             step += 1
             seen += len(idx)
             loss_sum += loss.item() * len(idx)
-        if epoch % 10 == 9 or epoch == args.epochs - 1:
+        if epoch % 20 == 19 or epoch == args.epochs - 1:
             model.eval()
             with torch.no_grad():
                 acc, _, _ = evaluate(model, x_test.to(device), y_test.to(device))
