@@ -19,8 +19,9 @@ describe('tabpool database', () => {
     const db = createTabpoolDb(freshName());
     opened.push(db);
     await db.open();
-    expect(db.verno).toBe(2);
+    expect(db.verno).toBe(3);
     expect(db.tables.map((t) => t.name).sort()).toEqual([
+      'benchResults',
       'chunks',
       'grants',
       'journal',
@@ -50,6 +51,47 @@ describe('tabpool database', () => {
     expect(await db.journal.where('state').equals('pending').count()).toBe(1);
   });
 
+  it('migrates a v2 database to v3: every row kept, an empty benchResults table added', async () => {
+    const name = freshName();
+    const v2 = new Dexie(name);
+    v2.version(1).stores(SCHEMA[1]);
+    v2.version(2).stores(SCHEMA[2]);
+    await v2.open();
+    await v2.table('grants').put({ origin: 'https://a.test', grantedAt: 5, scopes: ['run'] });
+    await v2
+      .table('perfHistory')
+      .add({ modelId: 'm@main', backend: 'cpu', hostKind: 'tab', op: 'run', ms: 2, at: 1 });
+    v2.close();
+
+    const db = createTabpoolDb(name);
+    opened.push(db);
+    await db.open();
+    expect(db.verno).toBe(3);
+    expect(await db.grants.get('https://a.test')).toMatchObject({ grantedAt: 5 });
+    expect(await db.perfHistory.count()).toBe(1);
+    expect(await db.benchResults.count()).toBe(0);
+    const row = {
+      runId: 'r1',
+      at: 10,
+      suite: 'kernel' as const,
+      name: 'matmul',
+      shape: '64x64x64',
+      backend: 'cpu' as const,
+      adapter: null,
+      hostId: 'h1',
+      hostKind: 'tab',
+      ms: 1.5,
+      gflops: 0.35,
+      iterations: 12,
+    };
+    await db.benchResults.bulkAdd([row, { ...row, at: 20, ms: 1.25 }]);
+    const history = await db.benchResults
+      .where('[name+shape+backend]')
+      .equals(['matmul', '64x64x64', 'cpu'])
+      .sortBy('at');
+    expect(history.map((r) => r.ms)).toEqual([1.5, 1.25]);
+  });
+
   it('migrates a v1 database: keeps models, chunks and tensors, adds pinned: 0', async () => {
     const name = freshName();
     const v1 = new Dexie(name);
@@ -67,7 +109,7 @@ describe('tabpool database', () => {
     const db: TabpoolDb = createTabpoolDb(name);
     opened.push(db);
     await db.open();
-    expect(db.verno).toBe(2);
+    expect(db.verno).toBe(3); // through v2 and v3
     const models = await db.models.orderBy('id').toArray();
     expect(models.map((m) => [m.id, m.pinned])).toEqual([
       ['a@main', 0],

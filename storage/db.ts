@@ -7,6 +7,8 @@
  * - v1: weights — models, content-addressed chunks, tensor index.
  * - v2: the pool's tables — performance history, origin grants, request journal — and an explicit
  *   `pinned` flag on models (v1 rows are migrated to `pinned: 0`) with an index for LRU eviction.
+ * - v3: `benchResults`, the dashboard's benchmark history (one row per case, backend and host).
+ *   A new table only: v2 data is untouched and the table starts empty.
  */
 import Dexie, { type EntityTable, type Table } from 'dexie';
 
@@ -106,6 +108,27 @@ export interface JournalRow {
   updatedAt: number;
 }
 
+/** One benchmark case on one backend of one host, from one run of the dashboard's runner. */
+export interface BenchResultRow {
+  id?: number;
+  /** Every row of one run shares it (the runner's id). */
+  runId: string;
+  /** When the run started, epoch ms: the charts' x axis. */
+  at: number;
+  suite: 'kernel' | 'model';
+  /** `matmul`, `softmax`, or a model id. */
+  name: string;
+  shape: string;
+  backend: 'webgpu' | 'cpu';
+  adapter: string | null;
+  hostId: string;
+  hostKind: string;
+  /** Median ms per iteration. */
+  ms: number;
+  gflops: number | null;
+  iterations: number;
+}
+
 export const DB_NAME = 'tabpool';
 
 /** Dexie store specs per version; exported so the migration test can build the old versions. */
@@ -121,6 +144,9 @@ export const SCHEMA = {
     grants: 'origin',
     journal: 'requestId, state, deadlineAt',
   },
+  3: {
+    benchResults: '++id, runId, at, [name+shape+backend]',
+  },
 } as const;
 
 export type TabpoolDb = Dexie & {
@@ -131,6 +157,7 @@ export type TabpoolDb = Dexie & {
   perfHistory: EntityTable<PerfRow, 'id'>;
   grants: EntityTable<GrantRow, 'origin'>;
   journal: EntityTable<JournalRow, 'requestId'>;
+  benchResults: EntityTable<BenchResultRow, 'id'>;
 };
 
 /**
@@ -153,6 +180,8 @@ export function createTabpoolDb(name: string = DB_NAME): TabpoolDb {
           if (row.pinned !== 1) row.pinned = 0;
         }),
     );
+  // Adds a table; nothing older changes shape, so there is nothing to migrate.
+  db.version(3).stores(SCHEMA[3]);
   return db;
 }
 

@@ -5,6 +5,7 @@
  */
 export { storedChunkBytes } from './chunk-store';
 export type {
+  BenchResultRow,
   ChunkRef,
   GrantRow,
   JournalRow,

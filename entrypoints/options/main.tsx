@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { OptionsApp } from '../../ui/options/options-app';
+import 'uplot/dist/uPlot.min.css';
 import '../../ui/popup/popup.css';
 import '../../ui/options/options.css';
 

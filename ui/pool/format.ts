@@ -9,14 +9,15 @@ export function formatAgo(thenMs: number | null, nowMs: number): string {
   return `${Math.round(minutes / 60)} h ago`;
 }
 
-const KIND_LABELS = {
+const KIND_LABELS: Record<string, string> = {
   offscreen: 'Offscreen document',
   background: 'Background page',
   tab: 'Pool tab',
 };
 
-export function kindLabel(kind: keyof typeof KIND_LABELS): string {
-  return KIND_LABELS[kind];
+/** "Pool tab" for `tab`; an unknown kind (from stored history, say) as it is. */
+export function kindLabel(kind: string): string {
+  return KIND_LABELS[kind] ?? kind;
 }
 
 /** One line for the whole pool: what a person wants to know first. */
@@ -27,3 +28,34 @@ export function poolHeadline(hosts: { state: string }[]): string {
   const base = `${ready} of ${hosts.length - dead} hosts ready`;
   return dead > 0 ? `${base}, ${dead} lost` : base;
 }
+
+/** Where the pool stands, in one word a person can act on (and the UI can colour). */
+export type PoolState = 'starting' | 'idle' | 'busy' | 'degraded' | 'down';
+
+export interface PoolStateInput {
+  hosts: { state: string; breaker: string; inflight: number }[];
+  /** Requests finished per second over the last minute. */
+  completed: number[];
+}
+
+/**
+ * `starting`: no host ready yet (and none lost). `down`: hosts were there, none is ready.
+ * `degraded`: a host was lost in the last minute or a ready host's breaker is not closed.
+ * `idle`: healthy, nothing in flight and nothing finished in the last minute. Else `busy`.
+ */
+export function poolState({ hosts, completed }: PoolStateInput): PoolState {
+  const ready = hosts.filter((h) => h.state === 'ready');
+  const lost = hosts.some((h) => h.state === 'dead');
+  if (ready.length === 0) return lost ? 'down' : 'starting';
+  if (lost || ready.some((h) => h.breaker !== 'closed')) return 'degraded';
+  const working = ready.some((h) => h.inflight > 0) || completed.some((n) => n > 0);
+  return working ? 'busy' : 'idle';
+}
+
+export const POOL_STATE_TEXT: Record<PoolState, string> = {
+  starting: 'Starting',
+  idle: 'Idle',
+  busy: 'Working',
+  degraded: 'Degraded',
+  down: 'Down',
+};

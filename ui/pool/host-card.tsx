@@ -1,8 +1,9 @@
-import type { HostSummary } from '../../core/protocol/page';
+import type { PoolHostView } from '../../core/protocol/host';
+import { formatBytes } from '../options/format-bytes';
 import { formatAgo, kindLabel } from './format';
 
 export interface HostCardProps {
-  host: HostSummary;
+  host: PoolHostView;
   nowMs: number;
 }
 
@@ -12,12 +13,24 @@ const BREAKER_LABELS = {
   'half-open': 'half-open: probing',
 } as const;
 
-/** One host: what it is, whether it is alive, when it last answered, how much it has done. */
+/**
+ * One host: what it is, where its ops run, whether it is alive and taking work, when it last
+ * answered, what it holds and how much it has done.
+ */
 export function HostCard({ host, nowMs }: HostCardProps) {
+  const titleId = `host-${host.id}`;
   return (
-    <li class={`host host--${host.state}`} data-host-id={host.id} data-state={host.state}>
+    <li
+      class={`host host--${host.state} host--breaker-${host.breaker}`}
+      data-host-id={host.id}
+      data-state={host.state}
+      data-breaker={host.breaker}
+      aria-labelledby={titleId}
+    >
       <div class="host__head">
-        <span class="host__kind">{kindLabel(host.kind)}</span>
+        <span class="host__kind" id={titleId}>
+          {kindLabel(host.kind)}
+        </span>
         <span class={`badge badge--${host.state}`}>{host.state}</span>
       </div>
       <dl class="host__facts">
@@ -25,16 +38,27 @@ export function HostCard({ host, nowMs }: HostCardProps) {
         <dd data-field="backend">
           {host.backend === 'webgpu' ? `WebGPU${host.adapter ? ` (${host.adapter})` : ''}` : 'CPU'}
         </dd>
-        <dt>Last heartbeat</dt>
-        <dd data-field="heartbeat">{formatAgo(host.lastHeartbeatMs, nowMs)}</dd>
-        <dt>Requests served</dt>
-        <dd data-field="served">{host.served}</dd>
-        <dt>In flight</dt>
-        <dd data-field="inflight">{host.inflight}</dd>
         <dt>Circuit breaker</dt>
         <dd data-field="breaker" class={`breaker breaker--${host.breaker}`}>
           {BREAKER_LABELS[host.breaker]}
         </dd>
+        <dt>Queue</dt>
+        <dd data-field="queue">
+          <span data-field="queued">{host.queued}</span> waiting ·{' '}
+          <span data-field="inflight">{host.inflight}</span> running
+        </dd>
+        <dt>Memory</dt>
+        <dd data-field="memory">
+          {host.memoryBytes === null ? 'not reported' : `${formatBytes(host.memoryBytes)} JS heap`}
+        </dd>
+        <dt>Models</dt>
+        <dd data-field="models">
+          {host.residentModels.length === 0 ? 'none loaded' : host.residentModels.join(', ')}
+        </dd>
+        <dt>Last heartbeat</dt>
+        <dd data-field="heartbeat">{formatAgo(host.lastHeartbeatMs, nowMs)}</dd>
+        <dt>Requests served</dt>
+        <dd data-field="served">{host.served}</dd>
         <dt>Id</dt>
         <dd class="host__id">{host.id.slice(0, 8)}</dd>
       </dl>
