@@ -3,9 +3,13 @@
  * run, embed, classify and generate (streamed pieces add up to the text, stop strings, cancel),
  * and the typed errors pages get for models that cannot do what they ask.
  */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createHal } from '../../kernels/hal/hal';
 import { modelFilesFromMap } from '../models/model-files';
+import { modelFilesFromDir } from '../models/model-files-node';
+import { parseSafetensorsHeader, readFloat32 } from '../models/safetensors';
 import { byteTokenizerFiles, randomModelFiles } from '../models/testing/random-models';
 import { NotFoundError } from '../protocol/errors';
 import { int32Tensor } from '../protocol/tensor';
@@ -199,5 +203,47 @@ describe('model tasks', () => {
     const last = tasks.loaded().at(-1) as string;
     expect(await tasks.unload({ model: last })).toEqual({ unloaded: 1 });
     expect(await tasks.unload({ model: last })).toEqual({ unloaded: 0 });
+  });
+});
+
+describe('model tasks on CLIP', () => {
+  // The PyTorch fixture: its inputs are these two texts as transformers' CLIPTokenizer made them.
+  const dir = resolve(import.meta.dirname, '../../tests/fixtures/models/clip');
+  const clipTasks = createModelTasks({
+    hal: () => createHal(),
+    files: () => modelFilesFromDir(dir),
+  });
+  const texts = ['a photo of a cat', 'Hello world, the pool keeps running when tabs die.'];
+
+  it("embeds texts as the model's text_embeds (tokenized here, padded batch)", async () => {
+    const { embeddings } = await clipTasks.embed(
+      { model: 'test/clip', texts, pooling: 'mean', normalize: true },
+      ctx(),
+    );
+    const bytes = new Uint8Array(readFileSync(join(dir, 'reference.safetensors')));
+    const header = parseSafetensorsHeader(bytes, { file: 'reference.safetensors' });
+    const want = readFloat32(bytes, header, 'text_embeds');
+    expect(embeddings.shape).toEqual(header.tensors.get('text_embeds')?.shape);
+    const got = new Float32Array(embeddings.data);
+    const err = Math.max(...want.map((x, i) => Math.abs(x - (got[i] as number))));
+    expect(err).toBeLessThan(1e-5);
+  });
+
+  it('returns tower outputs by name, hidden states only when asked', async () => {
+    const ids = int32Tensor(Int32Array.from([712, 320, 713]), [1, 3]);
+    const { outputs } = await clipTasks.run(
+      { model: 'test/clip', inputs: { input_ids: ids } },
+      ctx(),
+    );
+    expect(Object.keys(outputs).sort()).toEqual([
+      'text_embeds',
+      'text_last_hidden_state',
+      'text_pooler_output',
+    ]);
+    const some = await clipTasks.run(
+      { model: 'test/clip', inputs: { input_ids: ids }, outputs: ['text_hidden_states.2'] },
+      ctx(),
+    );
+    expect(some.outputs['text_hidden_states.2']?.shape).toEqual([1, 3, 32]);
   });
 });

@@ -132,12 +132,12 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
           t.shape,
         );
       }
-      const wantHidden = p.outputs?.some((n) => n.startsWith('hidden_states.')) ?? false;
+      const wantHidden = p.outputs?.some(isHiddenState) ?? false;
       const out = await model.forward(inputs, { hiddenStates: wantHidden });
       try {
         const outputs: Record<string, WireTensor> = {};
         for (const [name, t] of out) {
-          const wanted = p.outputs ? p.outputs.includes(name) : !name.startsWith('hidden_states.');
+          const wanted = p.outputs ? p.outputs.includes(name) : !isHiddenState(name);
           if (wanted) outputs[name] = float32Tensor(await readOutput(model, t), [...t.shape]);
         }
         const missing = p.outputs?.filter((n) => !(n in outputs)) ?? [];
@@ -159,6 +159,10 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
       aborted(ctx.signal);
       const out = await model.forward(inputs);
       try {
+        // CLIP: the model's own text embedding (pooled at end-of-text, projected, unit length);
+        // `pooling` and `normalize` describe the plain encoders' pooling below.
+        const own = out.get('text_embeds');
+        if (own) return { embeddings: float32Tensor(await readOutput(model, own), [...own.shape]) };
         const last = out.get('last_hidden_state') as Tensor;
         const [b, seq, hidden] = last.shape as [number, number, number];
         const values = await readOutput(model, last);
@@ -290,6 +294,9 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
     },
   };
 }
+
+/** `hidden_states.<i>`, or a tower's (`text_hidden_states.<i>`, CLIP): only returned when asked. */
+const isHiddenState = (name: string) => /(^|_)hidden_states\.\d+$/.test(name);
 
 /** Where the first stop string starts in `text` (searching from a little before `from`). */
 function firstStop(text: string, stops: readonly string[], from: number): number | null {
