@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHal } from '../../kernels/hal/hal';
 import { cpuTensor } from '../../kernels/tensor/tensor';
 import { readInputs } from './cli/infer';
-import { eosPositions } from './clip';
+import { eosPositions } from './clip-towers';
 import { parseConfig } from './config';
 import { loadModel, type Model, type ModelInputs } from './index';
 import { modelFilesFromDir } from './model-files-node';
