@@ -7,8 +7,10 @@ import type { QuantFormat } from '../quant/format';
 import type { RowBits } from '../quant/rows';
 import type { BackendName, Tensor } from '../tensor/tensor';
 
-/** Pointwise functions a matmul can fuse into its epilogue and the unary op can apply. */
-/** `quick-gelu` is CLIP's x·sigmoid(1.702x). */
+/**
+ * Pointwise functions a matmul can fuse into its epilogue and the unary op can apply;
+ * `quick-gelu` is CLIP's x·sigmoid(1.702x).
+ */
 export type Activation = 'none' | 'relu' | 'gelu' | 'gelu-tanh' | 'quick-gelu' | 'silu';
 export type UnaryFn = Exclude<Activation, 'none'> | 'identity' | 'tanh' | 'exp' | 'neg' | 'sigmoid';
 export type BinaryFn = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min';
