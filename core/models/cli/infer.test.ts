@@ -47,3 +47,29 @@ it('explains its usage on bad arguments', () => {
     /generate/,
   );
 });
+
+it('serves CLIP: the issue-named outputs, per tower, written beside the reference names', async () => {
+  const clip = join(import.meta.dirname, '../../../tests/fixtures/models/clip');
+  const out = join(tmpdir(), `tabpool-infer-clip-${process.pid}.safetensors`);
+  const args = parseArgs([clip, '--inputs', join(clip, 'inputs.safetensors'), '--out', out]);
+  await writeFile(out, writeSafetensors(await infer(args)));
+  const bytes = new Uint8Array(await readFile(out));
+  const header = parseSafetensorsHeader(bytes);
+  const ref = new Uint8Array(await readFile(join(clip, 'reference.safetensors')));
+  const refHeader = parseSafetensorsHeader(ref);
+  expect([...header.tensors.keys()].sort()).toEqual([...refHeader.tensors.keys()].sort());
+  for (const name of [
+    'text_embeds',
+    'image_embeds',
+    'logits_per_image',
+    'text_last_hidden_state',
+    'vision_last_hidden_state',
+  ]) {
+    const got = readFloat32(bytes, header, name);
+    const want = readFloat32(ref, refHeader, name);
+    expect(header.tensors.get(name)?.shape, name).toEqual(refHeader.tensors.get(name)?.shape);
+    expect(Math.max(...got.map((x, i) => Math.abs(x - (want[i] as number)))), name).toBeLessThan(
+      1e-4,
+    );
+  }
+});
