@@ -22,14 +22,26 @@ import type {
 import { modelIdOf } from '../protocol/inference';
 import type { HostKind } from '../protocol/page';
 import type { WireTensor } from '../protocol/tensor';
+import { hedged } from './hedge';
 import { type HostEntry, HostRegistry, type RegistryOptions } from './host-registry';
+import { LatencyModel, type LatencyModelOptions } from './latency-model';
 import { PoolMetrics } from './pool-metrics';
+import { type Priority, type QueuedJob, Scheduler, type SchedulerSnapshot } from './scheduler';
 
 export interface RunOptions {
   /** Epoch ms by which the run must finish. */
   deadlineAtMs: number;
   /** Cancels the run: it ends with ABORTED and the coordinator forgets it (the host may finish). */
   signal?: AbortSignal;
+  /** Who asked (a page's origin): origins take turns in the queue. Default: the extension. */
+  origin?: string;
+  /** `interactive` (default) goes before `background` in the queue. */
+  priority?: Priority;
+  /**
+   * Latency-critical and safe to run twice: if the first host is slow (by the latency model), a
+   * second copy goes to another host; the first answer wins and the other is cancelled.
+   */
+  hedge?: boolean;
 }
 
 export interface RunOutcome {
@@ -41,6 +53,26 @@ export interface RunOutcome {
 export interface CoordinatorOptions extends RegistryOptions {
   /** How many hosts one run may be tried on before its HOST_LOST error reaches the caller. */
   maxAttempts?: number;
+  /** Jobs one host runs at once; the rest wait in the coordinator's queue (fair, by priority). */
+  hostSlots?: number;
+  latency?: LatencyModelOptions;
+}
+
+/** A job waiting in the queue for a host. */
+interface WaitingJob extends QueuedJob {
+  work: HostWork;
+  /** The stored model the job needs, if any: hosts holding it skip the load. */
+  model: string | null;
+  /** Hosts this job already failed on (a retry or a hedge goes elsewhere if it can). */
+  avoid: ReadonlySet<string>;
+  assign(host: HostEntry): void;
+}
+
+/** What the popup and `status` show about the queue and placement. */
+export interface ScheduleStatus extends SchedulerSnapshot {
+  hedges: { launched: number; won: number };
+  /** Requests that ended with TIMEOUT (deadline passed), queued or running. */
+  deadlineMisses: number;
 }
 
 interface PendingRun {
@@ -69,11 +101,22 @@ export class Coordinator {
   private readonly pending = new Map<number, PendingRun>();
   /** Which hosts hold each model in memory (they ran a task on it), for placement. */
   private readonly residents = new Map<string, Set<string>>();
+  /** Service times learned per host × model/op: what placement predicts finish times from. */
+  readonly latency: LatencyModel;
+  private readonly queue = new Scheduler<WaitingJob>();
+  private readonly hostSlots: number;
+  private readonly counts = { hedgesLaunched: 0, hedgesWon: 0, deadlineMisses: 0 };
+  private pumping = false;
   private nextRunId = 1;
+  private nextJobId = 1;
 
   constructor(options: CoordinatorOptions = {}) {
     this.registry = new HostRegistry(options);
     this.maxAttempts = options.maxAttempts ?? 3;
+    this.hostSlots = options.hostSlots ?? 4;
+    this.latency = new LatencyModel(options.latency);
+    // Any change (a host ready, a run ended, a heartbeat) may free a slot for a waiting job.
+    this.registry.onChange(() => this.pump());
     this.registry.onData((host, msg) => {
       const run = this.pending.get(msg.runId);
       if (!run || run.hostId !== host.id) return; // late reply after a timeout or retry
@@ -100,6 +143,7 @@ export class Coordinator {
     });
     this.registry.onDeath((host) => {
       for (const hosts of this.residents.values()) hosts.delete(host.id);
+      this.latency.forgetHost(host.id);
       for (const [runId, run] of this.pending) {
         if (run.hostId !== host.id) continue;
         this.pending.delete(runId);
@@ -127,7 +171,7 @@ export class Coordinator {
     inputs: Record<string, WireTensor>,
     options: RunOptions,
   ): Promise<RunOutcome> {
-    const { value, host, attempts } = await this.submit(op, options, (runId) => {
+    const { value, host, attempts } = await this.submit(op, null, options, (runId) => {
       // The host gets a copy, transferred: the coordinator keeps the originals to retry
       // elsewhere. One memcpy here is cheaper than structured-cloning the bytes into the message.
       const copy: Record<string, WireTensor> = {};
@@ -150,16 +194,11 @@ export class Coordinator {
     const model = modelOf(params);
     const { value, host, attempts } = await this.submit(
       task,
+      task === 'download-model' ? null : model,
       options,
       (runId) => ({ message: { type: 'task', runId, task, params } as TaskRequest, transfer: [] }),
       options.onProgress,
-      model ? this.residents.get(model) : undefined,
     );
-    if (model && task !== 'download-model') {
-      const hosts = this.residents.get(model) ?? new Set<string>();
-      hosts.add(host.id);
-      this.residents.set(model, hosts);
-    }
     return { result: value, host, attempts };
   }
 
@@ -197,9 +236,7 @@ export class Coordinator {
   ): Promise<unknown> {
     const host = this.registry.get(hostId);
     if (host?.state !== 'ready' || !host.ops.includes(task)) {
-      return Promise.reject(
-        new HostLostError(`Host ${hostId.slice(0, 8)} cannot run ${task} now`),
-      );
+      return Promise.reject(new HostLostError(`Host ${hostId.slice(0, 8)} cannot run ${task} now`));
     }
     return this.dispatch(
       host,
@@ -216,34 +253,64 @@ export class Coordinator {
     return out.sort();
   }
 
-  /** Places a job, retrying on another host when its host is lost, until attempts run out. */
+  /** Waiting jobs, hedges and deadline misses: for the popup's pool view. */
+  schedule(): ScheduleStatus {
+    return {
+      ...this.queue.snapshot(),
+      hedges: { launched: this.counts.hedgesLaunched, won: this.counts.hedgesWon },
+      deadlineMisses: this.counts.deadlineMisses,
+    };
+  }
+
+  /** Queues a job, runs it (hedged if asked and possible), and records its latency. */
   private async submit(
     work: HostWork,
+    model: string | null,
     options: RunOptions,
-    build: (runId: number) => { message: CoordinatorToHostData; transfer: Transferable[] },
+    build: Build,
     onProgress?: (progress: unknown) => void,
-    prefer?: ReadonlySet<string>,
-  ): Promise<{ value: unknown; host: { id: string; kind: HostKind }; attempts: number }> {
+  ): Promise<Placed> {
     const startedMs = Date.now();
     try {
-      return await this.place(work, options, build, onProgress, prefer);
+      if (!options.hedge) return await this.place(work, model, options, build, onProgress);
+      return await hedged({
+        signal: options.signal,
+        // A slow tail: twice what this work usually takes on the pool.
+        delayMs: () => 2 * this.latency.serviceMs('', model ?? work, work),
+        canHedge: (firstHostId) =>
+          this.registry
+            .ready()
+            .some((h) => h.id !== firstHostId && h.ops.includes(work) && h.breaker.available()),
+        start: (signal, avoid, onHost) =>
+          this.place(work, model, { ...options, signal }, build, onProgress, avoid, onHost),
+        onLaunch: () => this.counts.hedgesLaunched++,
+        onSecondWon: () => this.counts.hedgesWon++,
+      });
+    } catch (e) {
+      if (isTabpoolError(e) && e.code === 'TIMEOUT') this.counts.deadlineMisses++;
+      throw e;
     } finally {
       this.metrics.record(Date.now() - startedMs);
     }
   }
 
+  /** Places a job, retrying on another host when its host is lost, until attempts run out. */
   private async place(
     work: HostWork,
+    model: string | null,
     options: RunOptions,
-    build: (runId: number) => { message: CoordinatorToHostData; transfer: Transferable[] },
+    build: Build,
     onProgress?: (progress: unknown) => void,
-    prefer?: ReadonlySet<string>,
-  ): Promise<{ value: unknown; host: { id: string; kind: HostKind }; attempts: number }> {
+    avoid: ReadonlySet<string> = new Set(),
+    onHost?: (hostId: string) => void,
+  ): Promise<Placed> {
     let lastError: unknown;
+    const tried = new Set(avoid);
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      // waitForHost counts the host as reserved the moment it picks it, so a burst of submits
-      // spreads out before any of them is sent.
-      const host = await this.waitForHost(work, options, prefer);
+      // The queue hands over a host with a slot already reserved, so a burst spreads out
+      // before any of it is sent.
+      const host = await this.waitForHost(work, model, options, tried);
+      onHost?.(host.id);
       let reserved = true;
       const unreserve = () => {
         if (reserved) host.reserved--;
@@ -251,16 +318,26 @@ export class Coordinator {
       };
       try {
         const allottedMs = options.deadlineAtMs - Date.now();
+        const cold = model !== null && !this.residents.get(model)?.has(host.id);
+        const sentMs = Date.now();
         const value = await host.breaker.execute(() => {
           unreserve();
           return this.dispatch(host, options, build, onProgress);
         }, allottedMs);
+        this.latency.observe(host.id, model ?? work, work, Date.now() - sentMs, cold);
+        if (model) {
+          const hosts = this.residents.get(model) ?? new Set<string>();
+          hosts.add(host.id);
+          this.residents.set(model, hosts);
+        }
         return { value, host: { id: host.id, kind: host.kind }, attempts: attempt };
       } catch (e) {
         if (!(isTabpoolError(e) && e.code === 'HOST_LOST')) throw e;
         lastError = e;
+        tried.add(host.id);
       } finally {
         unreserve();
+        this.pump();
       }
     }
     throw lastError;
@@ -270,7 +347,7 @@ export class Coordinator {
   private dispatch(
     host: HostEntry,
     { deadlineAtMs, signal }: RunOptions,
-    build: (runId: number) => { message: CoordinatorToHostData; transfer: Transferable[] },
+    build: Build,
     onProgress?: (progress: unknown) => void,
   ): Promise<unknown> {
     const runId = this.nextRunId++;
@@ -291,7 +368,12 @@ export class Coordinator {
       };
       const onAbort = () => abandon(new AbortedError(`Run ${runId} was cancelled`));
       const timer = setTimeout(
-        () => abandon(new TimeoutError(`Run ${runId} passed its deadline on host ${host.kind}`)),
+        () =>
+          abandon(
+            new TimeoutError(`Run ${runId} passed its deadline on host ${host.kind}`, {
+              detail: { phase: 'running' },
+            }),
+          ),
         Math.max(0, deadlineAtMs - Date.now()),
       );
       const cleanup = () => {
@@ -319,46 +401,128 @@ export class Coordinator {
     });
   }
 
-  /** Resolves with the best ready host, waiting for one to appear until the deadline. */
+  /**
+   * Queues the job and resolves with the host the queue gives it (a slot reserved there).
+   * Ends it with TIMEOUT at its deadline (NO_HOST if no host could ever run it), or ABORTED.
+   */
   private waitForHost(
-    op: string,
-    { deadlineAtMs, signal }: RunOptions,
-    prefer?: ReadonlySet<string>,
+    work: HostWork,
+    model: string | null,
+    { deadlineAtMs, signal, origin, priority }: RunOptions,
+    avoid: ReadonlySet<string>,
   ): Promise<HostEntry> {
     if (signal?.aborted) return Promise.reject(new AbortedError('The run was cancelled'));
-    const now = this.registry.pick(op, prefer);
-    if (now) {
-      now.reserved++;
-      return Promise.resolve(now);
-    }
     return new Promise((resolve, reject) => {
       const finish = () => {
-        off();
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       };
-      const off = this.registry.onChange(() => {
-        const host = this.registry.pick(op, prefer);
-        if (!host) return;
-        host.reserved++;
-        finish();
-        resolve(host);
-      });
+      const job: WaitingJob = {
+        id: this.nextJobId++,
+        origin: origin ?? 'extension',
+        queue: model ?? work,
+        priority: priority ?? 'interactive',
+        work,
+        model,
+        avoid,
+        assign: (host) => {
+          finish();
+          host.reserved++;
+          resolve(host);
+        },
+      };
       const onAbort = () => {
+        if (!this.queue.remove(job.id)) return;
         finish();
         reject(new AbortedError('The run was cancelled while waiting for a host'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const timer = setTimeout(
         () => {
-          finish();
-          reject(new NoHostError(`No host that can run "${op}" became ready in time`));
+          if (!this.queue.remove(job.id)) return;
+          const anyHost = this.registry
+            .ready()
+            .some((h) => h.ops.includes(work) && h.breaker.available());
+          reject(
+            anyHost
+              ? new TimeoutError(`"${work}" waited in the queue past its deadline`, {
+                  detail: { phase: 'queued' },
+                })
+              : new NoHostError(`No host that can run "${work}" became ready in time`),
+          );
         },
         Math.max(0, deadlineAtMs - Date.now()),
       );
+      this.queue.enqueue(job);
+      this.pump();
     });
   }
+
+  /** Hands waiting jobs to hosts while the queue has jobs and the hosts have room. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        let chosen: HostEntry | undefined;
+        const job = this.queue.next((j) => {
+          chosen = this.bestHost(j);
+          return chosen !== undefined;
+        });
+        if (!job || !chosen) return;
+        job.assign(chosen);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /**
+   * Where a job finishes soonest by the latency model, if that host has a free slot now;
+   * otherwise undefined and the job keeps waiting (for that host, or until the backlog makes
+   * another host worth it). For a model job the backlog counts every job waiting for the same
+   * model: loading a second copy pays once that backlog would take longer than the load.
+   */
+  private bestHost(job: WaitingJob): HostEntry | undefined {
+    const now = Date.now();
+    const usable = this.registry
+      .ready()
+      .filter((h) => h.ops.includes(job.work) && h.breaker.available(now));
+    const fresh = usable.filter((h) => !job.avoid.has(h.id));
+    const holders = job.model ? this.residents.get(job.model) : undefined;
+    // Jobs for the same model behind this one (it is still counted while being placed).
+    const waiting = job.model ? Math.max(0, this.queue.waiting(job.queue) - 1) : 0;
+    let best: HostEntry | undefined;
+    let bestMs = Number.POSITIVE_INFINITY;
+    let bestResident = false;
+    for (const h of fresh.length > 0 ? fresh : usable) {
+      const resident = !job.model || (holders?.has(h.id) ?? false);
+      const ahead = h.inflight + h.reserved + (resident ? waiting : 0);
+      const ms = this.latency.expectedFinishMs(h.id, job.queue, job.work, ahead, resident);
+      // Within 2× (or 20 ms: scheduling noise on a busy machine) counts as a tie, broken by
+      // who waited longest: a steady stream spreads over hosts of about the same speed (and
+      // keeps every host's average fresh); a host twice as fast (WebGPU) still wins.
+      // Never between a host holding the model and one that would have to load it.
+      const tie =
+        best !== undefined &&
+        resident === bestResident &&
+        (Math.abs(ms - bestMs) < TIE_MS || (ms < bestMs * 2 && bestMs < ms * 2));
+      if (tie ? h.lastDispatchSeq < (best as HostEntry).lastDispatchSeq : ms < bestMs) {
+        best = h;
+        bestMs = ms;
+        bestResident = resident;
+      }
+    }
+    if (!best || best.inflight + best.reserved >= this.hostSlots) return undefined;
+    return best;
+  }
 }
+
+/** Finish-time estimates closer than this are the same to placement. */
+const TIE_MS = 20;
+
+type Build = (runId: number) => { message: CoordinatorToHostData; transfer: Transferable[] };
+type Placed = { value: unknown; host: { id: string; kind: HostKind }; attempts: number };
 
 /** The stored model id a task's params name, if any (`<repo>@<revision>`). */
 function modelOf(params: unknown): string | null {

@@ -27,7 +27,7 @@ import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol/versi
 import type { OriginGate } from '../security/origin-gate';
 import type { OriginLimiter } from '../security/rate-limiter';
 import { assertNever } from '../util/assert-never';
-import type { Coordinator } from './coordinator';
+import type { Coordinator, RunOptions } from './coordinator';
 
 export interface PageContext {
   coordinator: Coordinator;
@@ -104,6 +104,14 @@ async function run(
   signal: AbortSignal,
 ): Promise<PageReply> {
   let result: ResultByOp[PageRequest['op']];
+  // Where the request waits in the pool's queue: its origin's turn, its priority, its deadline.
+  const placement: RunOptions = {
+    deadlineAtMs,
+    signal,
+    origin: ctx.origin,
+    ...(request.priority ? { priority: request.priority } : {}),
+    ...(request.hedge ? { hedge: true } : {}),
+  };
   switch (request.op) {
     case 'hello':
       result = {
@@ -132,8 +140,7 @@ async function run(
         'download-model',
         { baseUrl: await ctx.models.baseUrl(), repo, revision, files },
         {
-          deadlineAtMs,
-          signal,
+          ...placement,
           onProgress: (progress) =>
             ctx.emit?.({
               tabpool: PROTOCOL_VERSION,
@@ -152,10 +159,7 @@ async function run(
       };
       break;
     case 'matmul': {
-      const { outputs, host } = await ctx.coordinator.run('matmul', request.params, {
-        deadlineAtMs,
-        signal,
-      });
+      const { outputs, host } = await ctx.coordinator.run('matmul', request.params, placement);
       result = { c: outputs.c as MatmulResult['c'], host };
       break;
     }
@@ -170,21 +174,14 @@ async function run(
       break;
     }
     case 'run':
-      result = (await modelTask(
-        ctx,
-        'model-run',
-        request.params,
-        deadlineAtMs,
-        signal,
-      )) as ResultByOp['run'];
+      result = (await modelTask(ctx, 'model-run', request.params, placement)) as ResultByOp['run'];
       break;
     case 'embed':
       result = (await modelTask(
         ctx,
         'model-embed',
         request.params,
-        deadlineAtMs,
-        signal,
+        placement,
       )) as ResultByOp['embed'];
       break;
     case 'classify':
@@ -192,12 +189,11 @@ async function run(
         ctx,
         'model-classify',
         request.params,
-        deadlineAtMs,
-        signal,
+        placement,
       )) as ResultByOp['classify'];
       break;
     case 'generate':
-      result = (await modelTask(ctx, 'model-generate', request.params, deadlineAtMs, signal, (p) =>
+      result = (await modelTask(ctx, 'model-generate', request.params, placement, (p) =>
         ctx.emit?.({
           tabpool: PROTOCOL_VERSION,
           id: request.id,
@@ -217,11 +213,10 @@ async function modelTask<K extends TaskName>(
   ctx: PageContext,
   task: K,
   params: TaskParamsByName[K],
-  deadlineAtMs: number,
-  signal: AbortSignal,
+  placement: RunOptions,
   onProgress?: (progress: unknown) => void,
 ): Promise<unknown> {
-  const { result } = await ctx.coordinator.task(task, params, { deadlineAtMs, signal, onProgress });
+  const { result } = await ctx.coordinator.task(task, params, { ...placement, onProgress });
   return result;
 }
 

@@ -139,3 +139,17 @@ describe('parsePageRequest', () => {
     expect(idOf(null)).toBeNull();
   });
 });
+
+describe('scheduling options', () => {
+  const matmul = { tabpool: 1, id: 'm', op: 'matmul', params: { a: t([1, 1]), b: t([1, 1]) } };
+  it('accepts a priority and hedge on ops that are safe to run twice', () => {
+    const r = parsePageRequest({ ...matmul, priority: 'background', hedge: true });
+    expect(r).toMatchObject({ priority: 'background', hedge: true });
+    expect(parsePageRequest(matmul)).not.toHaveProperty('priority');
+  });
+  it('rejects an unknown priority, a non-boolean hedge, and hedge on other ops', () => {
+    expect(codeOf({ ...matmul, priority: 'urgent' })).toBe('BAD_MESSAGE');
+    expect(codeOf({ ...matmul, hedge: 'yes' })).toBe('BAD_MESSAGE');
+    expect(codeOf({ tabpool: 1, id: 'h', op: 'status', hedge: true })).toBe('INVALID_PARAMS');
+  });
+});

@@ -53,11 +53,19 @@ export const MAX_DEADLINE_MS = 10 * 60_000;
 /** The deadline of a request that names none. */
 export const DEFAULT_DEADLINE_MS = 30_000;
 
+/** Where a request waits in the pool's queue: `interactive` (default) before `background`. */
+export type RequestPriority = 'interactive' | 'background';
+/** Ops safe to run twice, so `hedge` may send a second copy (the first answer wins). */
+export const HEDGEABLE_OPS = ['matmul', 'run', 'embed', 'classify'] as const;
+
 interface RequestBase {
   tabpool: number;
   id: string;
   /** Milliseconds from arrival after which the request ends with TIMEOUT. */
   deadlineMs?: number;
+  priority?: RequestPriority;
+  /** Latency-critical: a slow first host gets a second copy on another host (HEDGEABLE_OPS). */
+  hedge?: boolean;
 }
 
 export interface HelloRequest extends RequestBase {
@@ -296,6 +304,8 @@ const EnvelopeSchema = v.object({
   deadlineMs: v.optional(
     v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_DEADLINE_MS)),
   ),
+  priority: v.optional(v.picklist(['interactive', 'background'])),
+  hedge: v.optional(v.boolean()),
 });
 const CancelParamsSchema = v.object({ id: IdSchema });
 
@@ -349,7 +359,18 @@ const AccessParamsSchema = v.optional(
  */
 export function parsePageRequest(data: unknown): PageRequest {
   const env = checkEnvelope(data);
-  const base = { tabpool: env.tabpool, id: env.id, deadlineMs: env.deadlineMs };
+  if (env.hedge && !(HEDGEABLE_OPS as readonly string[]).includes(env.op)) {
+    throw new InvalidParamsError(`hedge is only for ${HEDGEABLE_OPS.join(', ')}`, {
+      detail: { field: 'hedge', ops: [...HEDGEABLE_OPS] },
+    });
+  }
+  const base = {
+    tabpool: env.tabpool,
+    id: env.id,
+    deadlineMs: env.deadlineMs,
+    ...(env.priority ? { priority: env.priority } : {}),
+    ...(env.hedge ? { hedge: true } : {}),
+  };
   switch (env.op) {
     case 'hello':
     case 'status':
