@@ -94,6 +94,8 @@ export interface OpSpecs {
   /** KV-cache rows f32 [..., D] → i32 [..., 1 + D·bits/32] (kernels/quant/rows.ts). */
   quantizeRows: { inputs: [x: Tensor]; params: { bits: RowBits } };
   dequantizeRows: { inputs: [q: Tensor]; params: { bits: RowBits; cols: number } };
+  /** Element-type conversion between f32 and f16 (round to nearest even). */
+  cast: { inputs: [x: Tensor]; params: { dtype: 'f32' | 'f16' } };
 }
 
 export type OpName = keyof OpSpecs;
@@ -120,6 +122,7 @@ export const OP_NAMES: readonly OpName[] = [
   'qmatmul',
   'quantizeRows',
   'dequantizeRows',
+  'cast',
 ];
 
 /** What every backend implements. Ops run synchronously (GPU work is only encoded). */

@@ -5,7 +5,8 @@
  * naming a JSON file of { label: GFLOPS } (torch-reference.py), it prints our/baseline ratios.
  * TF.js's WebGPU backend runs the matmul and softmax shapes on the same device (tfjs-peer.ts;
  * `--no-tfjs` leaves it out), and a last table puts ours, PyTorch and TF.js side by side.
- * `--sweep-only` runs the tile sweep alone (e.g. again under other Dawn toggles).
+ * `--sweep-only` runs the tile sweep alone (e.g. again under other Dawn toggles); `--f16-only`
+ * the f16 rows (f16-bench.ts: tiled f16 and subgroup matrices beside PyTorch fp16) alone.
  */
 import { readFileSync } from 'node:fs';
 import type { Backend, OpInputs, OpName, OpParams } from '../backend/ops';
@@ -22,12 +23,15 @@ import { rng, uniform } from '../testing/random';
 import { createWebGpuBackend } from '../webgpu/backend';
 import { createGpuContext, type GpuContext, runProgram } from '../webgpu/context';
 import { bufferOf, emptyGpu } from '../webgpu/tensor';
+import { benchF16 } from './f16-bench';
 import { gbps, gflops, timeGpu } from './measure';
 import { type TfjsPeer, tfjsPeer } from './tfjs-peer';
 
 const full = process.argv.includes('--full');
 const sweepOnly = process.argv.includes('--sweep-only');
-const withTfjs = !process.argv.includes('--no-tfjs') && !sweepOnly;
+/** `--f16-only`: the f16 / subgroup-matrix rows alone (quick reruns while tuning them). */
+const f16Only = process.argv.includes('--f16-only');
+const withTfjs = !process.argv.includes('--no-tfjs') && !sweepOnly && !f16Only;
 const budgetMs = full ? 400 : 300;
 const r = rng(1);
 const rand = (shape: number[]) =>
@@ -41,11 +45,26 @@ const rand = (shape: number[]) =>
 const baseline: Record<string, number> = process.env.TABPOOL_BENCH_BASELINE
   ? JSON.parse(readFileSync(process.env.TABPOOL_BENCH_BASELINE, 'utf8'))
   : {};
-const rows: { label: string; value: number; unit: string; ms: number; encodeMs: number }[] = [];
+const rows: {
+  label: string;
+  value: number;
+  unit: string;
+  ms: number;
+  encodeMs: number;
+  baseKey: string;
+}[] = [];
 
-function report(label: string, value: number, unit: string, ms: number, encodeMs = 0): void {
-  rows.push({ label, value, unit, ms, encodeMs });
-  const base = baseline[label];
+/** `baseKey`: the PyTorch row to compare with (several of our programs may share one). */
+function report(
+  label: string,
+  value: number,
+  unit: string,
+  ms: number,
+  encodeMs = 0,
+  baseKey = label,
+): void {
+  rows.push({ label, value, unit, ms, encodeMs, baseKey });
+  const base = baseline[baseKey];
   const ratio = base ? `  ${(value / base).toFixed(2)}× of baseline ${base.toFixed(0)}` : '';
   console.log(
     `${label.padEnd(44)} ${value.toFixed(1).padStart(10)} ${unit}  ${ms.toFixed(3).padStart(9)} ms (encode ${encodeMs.toFixed(3)})${ratio}`,
@@ -96,7 +115,7 @@ const matmuls: [string, number[], number[], OpParams<'matmul'>][] = full
       ['matmul 128x768x768 +gelu', [128, 768], [768, 768], { activation: 'gelu' }],
       ['matmul 1x768x768 (decode GEMV)', [1, 768], [768, 768], {}],
     ];
-for (const [label, sa, sb, params] of sweepOnly ? [] : matmuls) {
+for (const [label, sa, sb, params] of sweepOnly || f16Only ? [] : matmuls) {
   const a = gpu.upload(rand(sa));
   const b = gpu.upload(rand(sb));
   const [m, k] = sa as [number, number];
@@ -120,6 +139,9 @@ for (const [label, sa, sb, params] of sweepOnly ? [] : matmuls) {
     );
   }
 }
+
+// f16 storage: the tiled program and subgroup matrices (tensor cores) beside PyTorch fp16.
+if (!sweepOnly) await benchF16(ctx, gpu, full, budgetMs, report);
 
 // Tile sweep: which tiled program wins on this adapter, on the largest square shape and on
 // the BERT FFN shape (fewer workgroups: wave quantisation). Each entry: [bm, bn, bk, tm, tn,
@@ -154,7 +176,7 @@ const sweeps: [[number, number, number], SweepEntry[]][] = [
     ],
   ],
 ];
-for (const [[m, k, n], entries] of sweeps) {
+for (const [[m, k, n], entries] of f16Only ? [] : sweeps) {
   const sa = gpu.upload(rand([m, k]));
   const sb = gpu.upload(rand([k, n]));
   const so = emptyGpu(ctx, 'f32', [m, n]);
@@ -212,7 +234,7 @@ const attentions: [string, number[], number[], boolean][] = full
       ['attention b1 h4 s128 d64', [1, 4, 128, 64], [1, 4, 128, 64], false],
       ['attention decode h8/2 kv256 d64', [1, 8, 1, 64], [1, 2, 256, 64], true],
     ];
-for (const [label, qs, ks, causal] of sweepOnly ? [] : attentions) {
+for (const [label, qs, ks, causal] of sweepOnly || f16Only ? [] : attentions) {
   const q = gpu.upload(rand(qs));
   const k = gpu.upload(rand(ks));
   const v = gpu.upload(rand(ks));
@@ -240,7 +262,7 @@ const rowsOps: [string, OpName, number[]][] = full
       ['unary identity 512x512 (copy bound)', 'unary', [512, 512]],
       ['layerNorm 512x768', 'layerNorm', [512, 768]],
     ];
-for (const [label, op, shape] of sweepOnly ? [] : rowsOps) {
+for (const [label, op, shape] of sweepOnly || f16Only ? [] : rowsOps) {
   const x = gpu.upload(rand(shape));
   const cols = shape[1] as number;
   const bytes = 2 * 4 * shape.reduce((a, b) => a * b, 1);
@@ -276,8 +298,9 @@ console.log(
 );
 for (const row of rows) {
   if (row.label.startsWith('tile ')) continue;
+  const base = baseline[row.baseKey];
   console.log(
-    `${row.label.padEnd(44)} ${row.unit.padEnd(6)} ${fmt(row.value).padStart(8)} ${fmt(baseline[row.label]).padStart(8)} ${fmt(peer[row.label]).padStart(8)} ${ratio(row.value, baseline[row.label]).padStart(8)} ${ratio(row.value, peer[row.label]).padStart(10)}`,
+    `${row.label.padEnd(44)} ${row.unit.padEnd(6)} ${fmt(row.value).padStart(8)} ${fmt(base).padStart(8)} ${fmt(peer[row.label]).padStart(8)} ${ratio(row.value, base).padStart(8)} ${ratio(row.value, peer[row.label]).padStart(10)}`,
   );
 }
 

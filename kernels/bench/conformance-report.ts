@@ -20,8 +20,13 @@ if (!found.adapter) throw new Error(`No WebGPU adapter: ${found.reason}`);
 const gpu = createWebGpuBackend(await createGpuContext(found.adapter));
 const worst = new Map<string, { ratio: number; maxAbs: number; cases: number }>();
 const failures: string[] = [];
+const notRun = new Map<string, number>();
 for (const seed of [20260, 1, 2]) {
   for (const c of conformanceCases(seed, process.argv.includes('--fuzz'))) {
+    if (c.needs && !found.adapter.features.has(c.needs)) {
+      notRun.set(c.needs, (notRun.get(c.needs) ?? 0) + 1);
+      continue;
+    }
     const view = (t: Tensor, i: number) => c.views?.[i]?.(t) ?? t;
     const want = (CPU_OPS[c.op] as AnyOp)(c.inputs.map(view) as OpInputs<OpName>, c.params);
     const uploaded = c.inputs.map((t) => gpu.upload(t));
@@ -31,8 +36,10 @@ for (const seed of [20260, 1, 2]) {
     if (got.storage.backend !== 'cpu' || want.storage.backend !== 'cpu')
       throw new Error('read must return CPU tensors');
     const r = compare(got.storage.data, want.storage.data, c.tolerance);
-    const w = worst.get(c.op) ?? { ratio: 0, maxAbs: 0, cases: 0 };
-    worst.set(c.op, {
+    // f16 cases get their own rows, and which matmul program ran them.
+    const key = c.needs ? `${c.op}/f16` : c.op;
+    const w = worst.get(key) ?? { ratio: 0, maxAbs: 0, cases: 0 };
+    worst.set(key, {
       ratio: Math.max(w.ratio, r.worstRatio),
       maxAbs: Math.max(w.maxAbs, r.maxAbsError),
       cases: w.cases + 1,
@@ -41,7 +48,11 @@ for (const seed of [20260, 1, 2]) {
   }
 }
 const caps = gpu.context.caps;
-console.log(`conformance on ${caps.vendor} ${caps.architecture} ${caps.description}`);
+console.log(
+  `conformance on ${caps.vendor} ${caps.architecture} ${caps.description} (shader-f16 ${caps.shaderF16}, subgroup-matrix ${caps.subgroupMatrix} ${JSON.stringify(caps.subgroupMatrixConfigs)}, subgroup size ${caps.subgroupMinSize}-${caps.subgroupMaxSize})`,
+);
+for (const [needs, count] of notRun) console.log(`did not run: ${count} cases need ${needs}`);
+console.log(`matmul programs chosen: ${JSON.stringify(Object.fromEntries(gpu.matmulChoices))}`);
 for (const [op, w] of worst) {
   console.log(
     `${op.padEnd(11)} cases ${String(w.cases).padStart(3)}  max |err| ${w.maxAbs.toExponential(2)}  worst ${(w.ratio * 100).toFixed(1)}% of tolerance`,

@@ -44,6 +44,18 @@ for label, (m, k, n), act, trans_b in [
     fn = (lambda: F.gelu(a @ b)) if act else ((lambda: a @ b.t()) if trans_b else (lambda: a @ b))
     out[label] = 2 * m * n * k / bench(fn) / 1e6
 
+# fp16 (tensor cores, fp32 accumulation in cuBLAS) for the f16 rows: the same shapes, keyed
+# "f16 <shape>" as our f16 rows' baseKey.
+for label, (m, k, n), act, trans_b in [
+    ("matmul 4096x4096x4096", (4096, 4096, 4096), None, False),
+    ("matmul 2048x768x3072 +gelu (BERT FFN)", (2048, 768, 3072), "gelu", False),
+    ("matmul 2048x4096x4096 transB (Linear)", (2048, 4096, 4096), None, True),
+]:
+    a = (torch.rand(m, k, device=dev) * 2 - 1).half()
+    b = (torch.rand(n, k, device=dev) if trans_b else torch.rand(k, n, device=dev)).half()
+    fn = (lambda: F.gelu(a @ b)) if act else ((lambda: a @ b.t()) if trans_b else (lambda: a @ b))
+    out["f16 " + label] = 2 * m * n * k / bench(fn) / 1e6
+
 with sdpa_kernel(SDPBackend.MATH):
     for label, qs, ks, causal in [
         ("attention b1 h12 s2048 d64", (1, 12, 2048, 64), (1, 12, 2048, 64), False),

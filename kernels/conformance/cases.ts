@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor/tensor';
 import { cpuTensor, permute, slice, transpose } from '../tensor/tensor';
 import type { Tolerance } from '../testing/compare';
 import { int, pick, rng, uniform } from '../testing/random';
+import { f16Cases } from './f16-cases';
 
 export interface OpCase<K extends OpName = OpName> {
   op: K;
@@ -18,6 +19,8 @@ export interface OpCase<K extends OpName = OpName> {
   inputs: Tensor[];
   views?: (((t: Tensor) => Tensor) | null)[];
   params: OpParams<K>;
+  /** An adapter feature the case needs on WebGPU; without it the case reports it did not run. */
+  needs?: 'shader-f16';
 }
 
 type Random = () => number;
@@ -406,5 +409,6 @@ export function conformanceCases(seed: number, fuzz: boolean): OpCase[] {
     ...layoutCases(r),
     ...modelCases(r, fuzz),
     ...quantCases(r, fuzz),
+    ...f16Cases(r),
   ];
 }

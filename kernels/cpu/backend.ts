@@ -1,8 +1,12 @@
-/** The CPU backend: every op, on typed arrays. It is the reference and the last fallback. */
+/**
+ * The CPU backend: every op, on typed arrays. It is the reference and the last fallback.
+ * f16 inputs are widened to f32 (exactly) before any op but `cast`: the CPU computes in f32.
+ */
 import { argmaxCpu } from '../argmax/cpu';
 import { attentionCpu } from '../attention/cpu';
 import type { Backend, BackendOps } from '../backend/ops';
 import { binaryCpu } from '../binary/cpu';
+import { castCpu, widenF16 } from '../cast/cpu';
 import { concatCpu } from '../concat/cpu';
 import { contiguousCpu } from '../contiguous/cpu';
 import { conv1dCpu, conv2dCpu } from '../conv/cpu';
@@ -17,24 +21,31 @@ import { softmaxCpu } from '../softmax/cpu';
 import { cpuTensor, cpuToDense, type Tensor } from '../tensor/tensor';
 import { unaryCpu } from '../unary/cpu';
 
+/** Runs `fn` on f32 copies of any f16 inputs. */
+function widening<F extends (inputs: never, params: never) => Tensor>(fn: F): F {
+  const run = fn as unknown as (inputs: Tensor[], params: unknown) => Tensor;
+  return ((inputs: Tensor[], params: unknown) => run(inputs.map(widenF16), params)) as unknown as F;
+}
+
 export const CPU_OPS: Required<BackendOps> = {
-  matmul: matmulOpCpu,
-  softmax: softmaxCpu,
-  layerNorm: layerNormCpu,
-  rmsNorm: rmsNormCpu,
-  unary: unaryCpu,
-  binary: binaryCpu,
-  gather: gatherCpu,
-  rotary: rotaryCpu,
-  attention: attentionCpu,
-  conv1d: conv1dCpu,
-  conv2d: conv2dCpu,
+  matmul: widening(matmulOpCpu),
+  softmax: widening(softmaxCpu),
+  layerNorm: widening(layerNormCpu),
+  rmsNorm: widening(rmsNormCpu),
+  unary: widening(unaryCpu),
+  binary: widening(binaryCpu),
+  gather: widening(gatherCpu),
+  rotary: widening(rotaryCpu),
+  attention: widening(attentionCpu),
+  conv1d: widening(conv1dCpu),
+  conv2d: widening(conv2dCpu),
   contiguous: contiguousCpu,
-  concat: concatCpu,
-  argmax: argmaxCpu,
+  concat: widening(concatCpu),
+  argmax: widening(argmaxCpu),
   qmatmul: qmatmulCpu,
   quantizeRows: quantizeRowsCpu,
   dequantizeRows: dequantizeRowsCpu,
+  cast: castCpu,
 };
 
 function assertCpu(t: Tensor): void {

@@ -10,6 +10,14 @@ export interface Capabilities {
   subgroups: boolean;
   /** `chromium-experimental-subgroup-matrix`: WGSL matrix tiles on tensor cores / XMX. */
   subgroupMatrix: boolean;
+  /**
+   * The matrix shapes and types the adapter's subgroup matrices take (`GPUAdapterInfo.
+   * subgroupMatrixConfigs` in Dawn/Chromium; empty without the feature).
+   */
+  subgroupMatrixConfigs: SubgroupMatrixConfig[];
+  /** `GPUAdapterInfo.subgroupMinSize`/`subgroupMaxSize` (0 when not reported). */
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
   timestampQuery: boolean;
   limits: {
     maxBufferSize: number;
@@ -23,11 +31,24 @@ export interface Capabilities {
   };
 }
 
+/** One subgroup-matrix shape: left M×K and right K×N of `componentType`, result of `resultComponentType`. */
+export interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
+
 /** The parts of a GPUAdapter we read; a plain object in tests. */
 export interface AdapterLike {
   readonly features: ReadonlySet<string>;
   readonly limits: GPUSupportedLimits;
-  readonly info?: Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'description'>>;
+  readonly info?: Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'description'>> & {
+    readonly subgroupMinSize?: number;
+    readonly subgroupMaxSize?: number;
+    readonly subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
+  };
 }
 
 /** Features we use when present; each op's program checks the capability it needs. */
@@ -47,6 +68,15 @@ export function detectCapabilities(adapter: AdapterLike): Capabilities {
     shaderF16: adapter.features.has('shader-f16'),
     subgroups: adapter.features.has('subgroups'),
     subgroupMatrix: adapter.features.has('chromium-experimental-subgroup-matrix'),
+    subgroupMatrixConfigs: (adapter.info?.subgroupMatrixConfigs ?? []).map((c) => ({
+      componentType: c.componentType,
+      resultComponentType: c.resultComponentType,
+      M: c.M,
+      N: c.N,
+      K: c.K,
+    })),
+    subgroupMinSize: adapter.info?.subgroupMinSize ?? 0,
+    subgroupMaxSize: adapter.info?.subgroupMaxSize ?? 0,
     timestampQuery: adapter.features.has('timestamp-query'),
     limits: {
       maxBufferSize: l.maxBufferSize,

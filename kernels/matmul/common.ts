@@ -11,6 +11,10 @@ export interface MatmulConfig extends MatmulShape {
   activation: NonNullable<OpParams<'matmul'>['activation']>;
 }
 
+/** The WGSL storage element type of an operand: `f32`/`f16`, as a vec4 when `vec4`. */
+export const operandType = (t: 'f32' | 'f16' | undefined, vec4: boolean): string =>
+  vec4 ? `vec4<${t ?? 'f32'}>` : (t ?? 'f32');
+
 export const matmulMeta = (c: MatmulConfig): Uint32Array =>
   Uint32Array.from([c.m, c.k, c.n, c.aBatchStride, c.bBatchStride]);
 
@@ -44,13 +48,20 @@ fn store(index: u32, col: u32, v: f32) {
 }`;
 }
 
+/**
+ * The bindings of a matmul program. `aType`/`bType` are WGSL element types (`f16`, `vec4<f16>`
+ * need `shader-f16`: the `enable` is added); `enables` adds other extensions.
+ */
 export function matmulBindings(
   c: MatmulConfig,
   aType: string,
   bType: string,
   outType = 'f32',
+  enables: string[] = [],
 ): string {
+  const needF16 = /f16/.test(aType + bType) || enables.includes('f16');
   const decl = [
+    ...[...new Set([...(needF16 ? ['f16'] : []), ...enables])].map((e) => `enable ${e};`),
     `@group(0) @binding(0) var<storage, read> a: array<${aType}>;`,
     `@group(0) @binding(1) var<storage, read> b: array<${bType}>;`,
   ];

@@ -13,6 +13,7 @@ import {
   matmulBindings,
   matmulMeta,
   operandIndexWgsl,
+  operandType,
 } from './common';
 
 const WG = 256;
@@ -29,11 +30,11 @@ ${
   vec4
     ? `    let bRow = (bBase + col * k) / 4u;
     for (var p = lane; p < k / 4u; p += 32u) {
-      let w = b[bRow + p];
+      let w = vec4<f32>(b[bRow + p]);
       let a0 = a_index(aBase, row, p * 4u);
-      acc += a[a0] * w.x + a[a_index(aBase, row, p * 4u + 1u)] * w.y + a[a_index(aBase, row, p * 4u + 2u)] * w.z + a[a_index(aBase, row, p * 4u + 3u)] * w.w;
+      acc += f32(a[a0]) * w.x + f32(a[a_index(aBase, row, p * 4u + 1u)]) * w.y + f32(a[a_index(aBase, row, p * 4u + 2u)]) * w.z + f32(a[a_index(aBase, row, p * 4u + 3u)]) * w.w;
     }`
-    : `    for (var p = lane; p < k; p += 32u) { acc = fma(a[a_index(aBase, row, p)], b[b_index(bBase, p, col)], acc); }`
+    : `    for (var p = lane; p < k; p += 32u) { acc = fma(f32(a[a_index(aBase, row, p)]), f32(b[b_index(bBase, p, col)]), acc); }`
 }
   }
   red[lid] = acc;
@@ -49,7 +50,7 @@ ${
   let col = wid.x * 16u + tx;
   var acc = 0.0;
   if (col < n) {
-    for (var p = ty; p < k; p += 16u) { acc = fma(a[a_index(aBase, row, p)], b[b_index(bBase, p, col)], acc); }
+    for (var p = ty; p < k; p += 16u) { acc = fma(f32(a[a_index(aBase, row, p)]), f32(b[b_index(bBase, p, col)]), acc); }
   }
   red[lid] = acc;
   workgroupBarrier();
@@ -59,7 +60,7 @@ ${
   }
   if (ty == 0u && col < n) { store((batch * m + row) * n + col, col, red[tx]); }`;
   const wgsl = `
-${matmulBindings(c, 'f32', vec4 ? 'vec4<f32>' : 'f32')}
+${matmulBindings(c, operandType(c.aType, false), operandType(c.bType, vec4))}
 ${operandIndexWgsl(c)}
 ${epilogueWgsl(c)}
 var<workgroup> red: array<f32, ${WG}>;
@@ -77,6 +78,8 @@ ${body}
     dispatch: [Math.ceil(c.n / (c.transB ? 8 : 16)), c.m, c.batch],
     cacheKey: pipelineCacheKey('matmul-gemv', {
       act: c.activation,
+      aType: c.aType ?? 'f32',
+      bType: c.bType ?? 'f32',
       bias: c.bias,
       transA: c.transA,
       transB: c.transB,

@@ -19,7 +19,8 @@ export interface MatmulDims {
 export function matmulDims(inputs: OpInputs<'matmul'>, p: OpParams<'matmul'>): MatmulDims {
   const [a, b, bias] = inputs;
   if (a.shape.length < 2 || b.shape.length < 2) throw new RangeError('matmul needs rank ≥ 2');
-  if (a.dtype !== 'f32' || b.dtype !== 'f32') throw new TypeError('matmul needs f32');
+  const float = (d: string) => d === 'f32' || d === 'f16';
+  if (!float(a.dtype) || !float(b.dtype)) throw new TypeError('matmul needs f32 or f16 operands');
   const [a0, a1] = a.shape.slice(-2) as [number, number];
   const [b0, b1] = b.shape.slice(-2) as [number, number];
   const [m, k] = p.transA ? [a1, a0] : [a0, a1];

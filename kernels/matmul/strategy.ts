@@ -4,6 +4,7 @@
  * the largest tile the adapter's workgroup limits allow.
  */
 import type { Capabilities } from '../hal/capabilities';
+import { pickF16Config, type SubgroupMatrixStrategy, subgroupMatrixTile } from './subgroup-matrix';
 
 export interface MatmulShape {
   batch: number;
@@ -12,10 +13,15 @@ export interface MatmulShape {
   n: number;
   transA: boolean;
   transB: boolean;
+  /** Element types of A and B in storage (absent: f32). f16 is read as f32 or fed to tensor cores; sums are f32. */
+  aType?: 'f32' | 'f16';
+  bType?: 'f32' | 'f16';
 }
 
 export type MatmulStrategy =
   | { kind: 'simple' }
+  /** Tensor cores through subgroup matrices (an operand is f16; subgroup-matrix.ts). */
+  | SubgroupMatrixStrategy
   /** Split-K matrix-vector program for M ≤ GEMV_MAX_ROWS (decode steps). */
   | { kind: 'gemv' }
   | {
@@ -120,8 +126,74 @@ export function alignedDims(
 /** Up to this many rows of A, B is read once per row by the split-K GEMV program. */
 export const GEMV_MAX_ROWS = 4;
 
+/**
+ * Subgroup-matrix tiles: [subgroup rows, cols, result matrices per subgroup rows, cols, bk].
+ * H100 sweep at 4096³ f16 (bench:kernels -- --full --f16-only, 2026-11-27, cuBLAS fp16 673
+ * TFLOPS in the same call), TFLOPS by tile, single / double-buffered shared tiles:
+ * 2×2 subgroups of 4×4 matrices (128×128) 158.9 / 34.4; 2×4 of 4×2 (128×128) 138.4 / 81.3;
+ * 2×2 of 2×2 (64×64) – / 62.7; 4×2 of 2×4 – / 62.5; bk 16 – / 68.1. Double buffering lost
+ * everywhere (46 KB of workgroup memory: one workgroup per SM).
+ */
+export const SUBGROUP_MATRIX_TILES = {
+  large: [2, 2, 4, 4, 32],
+  small: [2, 2, 2, 2, 32],
+} as const;
+
+/**
+ * The tensor-core program when an operand is f16 and the adapter has f16 → f32 subgroup
+ * matrices with one fixed subgroup size; null otherwise (the tiled f16 program runs).
+ */
+export function subgroupMatrixStrategy(
+  s: MatmulShape,
+  caps: Capabilities,
+  tile: readonly [number, number, number, number, number] = s.m >= 256 && s.n >= 256
+    ? SUBGROUP_MATRIX_TILES.large
+    : SUBGROUP_MATRIX_TILES.small,
+  buffers?: 1 | 2,
+): SubgroupMatrixStrategy | null {
+  const cfg = pickF16Config(caps.subgroupMatrixConfigs);
+  const size = caps.subgroupMaxSize;
+  if (!cfg || !caps.subgroupMatrix || !caps.shaderF16) return null;
+  if (size === 0 || caps.subgroupMinSize !== size) return null;
+  if (s.aType !== 'f16' && s.bType !== 'f16') return null;
+  const [sr, sc, tm, tn, bk] = tile;
+  const base: SubgroupMatrixStrategy = {
+    kind: 'subgroup-matrix',
+    cm: cfg.M,
+    cn: cfg.N,
+    ck: cfg.K,
+    sr,
+    sc,
+    tm,
+    tn,
+    bk: Math.max(bk, cfg.K),
+    subgroupSize: size,
+    buffers: buffers ?? 1,
+    vec4A: (s.transA ? s.m : s.k) % 4 === 0,
+    vec4B: (s.transB ? s.k : s.n) % 4 === 0,
+    aligned: '',
+  };
+  const fitsIn = (st: SubgroupMatrixStrategy) => {
+    const t = subgroupMatrixTile(st, s);
+    return (
+      t.threads <= caps.limits.maxComputeInvocationsPerWorkgroup &&
+      t.threads <= caps.limits.maxComputeWorkgroupSizeX &&
+      t.bytes <= caps.limits.maxComputeWorkgroupStorageSize
+    );
+  };
+  const pick = base;
+  if (!fitsIn(pick) || pick.bk % cfg.K !== 0) return null;
+  const t = subgroupMatrixTile(pick, s);
+  return { ...pick, aligned: alignedDims(s, t.bm, t.bn, pick.bk) };
+}
+
 export function chooseMatmulStrategy(s: MatmulShape, caps: Capabilities): MatmulStrategy {
   const tiles = MATMUL_TILES[caps.vendor] ?? MATMUL_TILES.default;
+  // Tensor cores once the output fills a few of their tiles; decode steps stay on the GEMV.
+  if (s.m > GEMV_MAX_ROWS && s.m >= 16 && s.n >= 16) {
+    const sm = subgroupMatrixStrategy(s, caps);
+    if (sm) return sm;
+  }
   // 256 threads per workgroup; K long enough that splitting it beats one thread per output.
   if (s.m <= GEMV_MAX_ROWS && s.k >= 64 && caps.limits.maxComputeInvocationsPerWorkgroup >= 256) {
     return { kind: 'gemv' };

@@ -22,7 +22,7 @@
  */
 import { type KernelProgram, pipelineCacheKey } from '../webgpu/program';
 import { entry } from '../webgpu/wgsl';
-import { epilogueWgsl, type MatmulConfig, matmulBindings, matmulMeta } from './common';
+import { epilogueWgsl, type MatmulConfig, matmulBindings, matmulMeta, operandType } from './common';
 import type { MatmulStrategy } from './strategy';
 
 type Tiled = Extract<MatmulStrategy, { kind: 'tiled' }>;
@@ -122,7 +122,8 @@ function buildTiledProgram(c: MatmulConfig, s: Tiled): KernelProgram {
       const gx = o.xAligned ? `${o.x0} + ${xOf}` : `min(${o.x0} + ${xOf}, ${last})`;
       const gk = `${k0} + ${kOf}`;
       const index = o.kMajor ? `gk * ${o.size} + gx` : `gx * k + gk`;
-      const load = `${o.buf}[${o.vec4 ? `(${o.base} + ${index}) / 4u` : `${o.base} + ${index}`}]`;
+      // f16 storage is widened on load: the shared tiles and the sums stay f32.
+      const load = `${o.vec4 ? 'vec4<f32>' : 'f32'}(${o.buf}[${o.vec4 ? `(${o.base} + ${index}) / 4u` : `${o.base} + ${index}`}])`;
       const zero = o.vec4 ? 'vec4<f32>(0.0)' : '0.0';
       const body = checkK
         ? `let gk = ${gk}; let gx = ${gx}; ${o.reg}${i} = ${zero}; if (gk < k) { ${o.reg}${i} = ${load}; }`
@@ -255,8 +256,8 @@ ${storeBoth('0')}
       epilogue.push('  } }');
     }
 
-  const aType = s.vec4A ? 'vec4<f32>' : 'f32';
-  const bType = s.vec4B ? 'vec4<f32>' : 'f32';
+  const aType = operandType(c.aType, s.vec4A);
+  const bType = operandType(c.bType, s.vec4B);
   const outType = alignN ? 'vec4<f32>' : 'f32';
   const wgsl = `
 ${matmulBindings(c, aType, bType, outType)}
@@ -301,6 +302,8 @@ ${epilogue.join('\n')}
 function tiledKey(c: MatmulConfig, s: Tiled): string {
   return pipelineCacheKey('matmul-tiled', {
     act: c.activation,
+    aType: c.aType ?? 'f32',
+    bType: c.bType ?? 'f32',
     aligned: s.aligned || '-',
     bias: c.bias,
     bk: s.bk,

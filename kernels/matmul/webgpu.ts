@@ -17,16 +17,18 @@ import {
   matmulBindings,
   matmulMeta,
   operandIndexWgsl,
+  operandType,
 } from './common';
 import { gemvProgram } from './gemv';
 import { matmulDims } from './op-cpu';
 import { chooseMatmulStrategy, type MatmulShape, type MatmulStrategy } from './strategy';
+import { subgroupMatrixProgram } from './subgroup-matrix';
 import { tiledMatmulProgram } from './tiled';
 
 export function simpleMatmulProgram(c: MatmulConfig): KernelProgram {
   const wg = [16, 16, 1] as const;
   const wgsl = `
-${matmulBindings(c, 'f32', 'f32')}
+${matmulBindings(c, operandType(c.aType, false), operandType(c.bType, false))}
 ${operandIndexWgsl(c)}
 ${epilogueWgsl(c)}
 ${entry(wg)}
@@ -45,6 +47,8 @@ ${entry(wg)}
     dispatch: [Math.ceil(c.n / 16), Math.ceil(c.m / 16), c.batch],
     cacheKey: pipelineCacheKey('matmul-simple', {
       act: c.activation,
+      aType: c.aType ?? 'f32',
+      bType: c.bType ?? 'f32',
       bias: c.bias,
       transA: c.transA,
       transB: c.transB,
@@ -62,6 +66,8 @@ export function matmulProgram(c: MatmulConfig, strategy: MatmulStrategy): Kernel
       return gemvProgram(c);
     case 'tiled':
       return tiledMatmulProgram(c, strategy);
+    case 'subgroup-matrix':
+      return subgroupMatrixProgram(c, strategy);
   }
 }
 
@@ -104,6 +110,8 @@ export function matmulGpu(
     bBatchStride: bStride,
     bias: bias !== undefined,
     activation: p.activation ?? 'none',
+    aType: a.dtype === 'f16' ? 'f16' : 'f32',
+    bType: b.dtype === 'f16' ? 'f16' : 'f32',
   };
   const out = emptyGpu(ctx, 'f32', [...batchShape, m, n]);
   if (numel(out) === 0) return out;

@@ -7,6 +7,7 @@ import { argmaxGpu } from '../argmax/webgpu';
 import { attentionGpu, MAX_HEAD_DIM } from '../attention/webgpu';
 import type { Backend, BackendOps, OpInputs, OpName, OpParams } from '../backend/ops';
 import { binaryGpu } from '../binary/webgpu';
+import { castGpu } from '../cast/webgpu';
 import { concatGpu } from '../concat/webgpu';
 import { contiguousGpu } from '../contiguous/webgpu';
 import { conv1dGpu, conv2dGpu } from '../conv/webgpu';
@@ -102,6 +103,7 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
     qmatmul: wrap('qmatmul', (inputs, p) => qmatmulGpu(ctx, inputs, p)),
     quantizeRows: wrap('quantizeRows', (inputs, p) => quantizeRowsGpu(ctx, inputs, p)),
     dequantizeRows: wrap('dequantizeRows', (inputs, p) => dequantizeRowsGpu(ctx, inputs, p)),
+    cast: wrap('cast', (inputs, p) => castGpu(ctx, inputs, p)),
   };
 
   const maxBinding = ctx.caps.limits.maxStorageBufferBindingSize;
@@ -115,6 +117,11 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
     supports(op, inputs, params) {
       if (ctx.lost || !inputs.every(fitsBinding)) return false;
       const f32 = (t: Tensor | undefined) => t === undefined || t.dtype === 'f32';
+      // f16 runs only where the adapter has shader-f16, and only dense: the view copies
+      // (contiguous, concat) move 4-byte elements.
+      const f16 = (t: Tensor | undefined) =>
+        t !== undefined && t.dtype === 'f16' && ctx.caps.shaderF16 && isDense(t);
+      const float = (t: Tensor | undefined) => f32(t) || f16(t);
       switch (op) {
         case 'gather':
           return f32(inputs[0]) && inputs[1]?.dtype === 'i32';
@@ -136,8 +143,24 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
               ? (inputs[0] as Tensor).shape.slice(0, -2)
               : (inputs[1] as Tensor).shape.slice(0, -2),
           );
-          return inputs.every(f32) && batch <= ctx.caps.limits.maxComputeWorkgroupsPerDimension;
+          const [a, b, bias] = inputs as OpInputs<'matmul'>;
+          // An f16 operand that broadcasts partly would need a (4-byte) copy first.
+          const { batchShape } = matmulDims(
+            inputs as OpInputs<'matmul'>,
+            params as OpParams<'matmul'>,
+          );
+          const copyFree = (t: Tensor) => t.dtype !== 'f16' || batchStride(t, batchShape) !== null;
+          return (
+            copyFree(a) &&
+            copyFree(b) &&
+            float(a) &&
+            float(b) &&
+            f32(bias) &&
+            batch <= ctx.caps.limits.maxComputeWorkgroupsPerDimension
+          );
         }
+        case 'cast':
+          return ctx.caps.shaderF16 && float(inputs[0]);
         case 'qmatmul': {
           const [x, packed, qp, bias] = inputs as OpInputs<'qmatmul'>;
           return f32(x) && packed.dtype === 'i32' && (qp.dtype === 'i32' || f32(qp)) && f32(bias);
@@ -146,7 +169,7 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
           return inputs[0]?.dtype === 'i32';
         case 'contiguous':
         case 'concat':
-          return true;
+          return inputs.every((t) => t.dtype !== 'f16');
         default:
           return inputs.every(f32);
       }
@@ -161,7 +184,11 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
           numel(t) * BYTES_PER_ELEMENT[t.dtype],
         );
         return cpuTensor(
-          t.dtype === 'f32' ? new Float32Array(bytes) : new Int32Array(bytes),
+          t.dtype === 'f32'
+            ? new Float32Array(bytes)
+            : t.dtype === 'f16'
+              ? new Uint16Array(bytes)
+              : new Int32Array(bytes),
           t.shape,
         );
       } finally {
