@@ -15,12 +15,32 @@ import {
 import { BadModelFileError, InvalidParamsError } from '../protocol/errors';
 import { add, linear, pickPosition, selfAttention } from './blocks';
 import type { ClipConfig, ClipTowerConfig } from './config';
+import type { Scope } from './graph';
 import { type Architecture, type ModelInputs, type Stage, textInputIds } from './model';
 
 /** OpenAI's end-of-text id; checkpoints from before transformers fixed `eos_token_id` say 2. */
 const LEGACY_EOS = 49407;
 
 export type Weight = (name: string, shape?: number[]) => Promise<Tensor>;
+
+/** LayerNorm over the last axis with the checkpoint's `<name>.weight` and `<name>.bias`. */
+async function norm(s: Scope, w: Weight, name: string, x: Tensor, size: number, eps: number) {
+  const [gamma, beta] = [await w(`${name}.weight`, [size]), await w(`${name}.bias`, [size])];
+  return s.run('layerNorm', [x, gamma, beta], { eps });
+}
+
+/** torch.nn.Linear `<name>` ([out, inp] weight and a bias), with a fused activation. */
+async function dense(
+  s: Scope,
+  w: Weight,
+  name: string,
+  x: Tensor,
+  out: number,
+  inp: number,
+  act: Activation = 'none',
+) {
+  return linear(s, x, await w(`${name}.weight`, [out, inp]), await w(`${name}.bias`, [out]), act);
+}
 
 /** One pre-norm encoder layer: x + attn(ln1(x)), then + mlp(ln2(·)). */
 function encoderLayer(
@@ -31,35 +51,15 @@ function encoderLayer(
   causal: boolean,
 ): Stage {
   const { hidden, heads, intermediate, eps, act } = tower;
-  const H = [hidden];
   const base = `${prefix}encoder.layers.${i}.`;
   return {
     name: `${prefix}layer.${i}`,
     kind: 'layer',
     async run(s, x, ctx) {
       const h = x as Tensor;
-      const ln = async (t: Tensor, name: string) =>
-        s.run(
-          'layerNorm',
-          [t, await w(`${base}${name}.weight`, H), await w(`${base}${name}.bias`, H)],
-          {
-            eps,
-          },
-        );
-      const lin = async (
-        t: Tensor,
-        name: string,
-        out: number,
-        inp: number,
-        fn: Activation = 'none',
-      ) =>
-        linear(
-          s,
-          t,
-          await w(`${base}${name}.weight`, [out, inp]),
-          await w(`${base}${name}.bias`, [out]),
-          fn,
-        );
+      const ln = (t: Tensor, name: string) => norm(s, w, `${base}${name}`, t, hidden, eps);
+      const lin = (t: Tensor, name: string, out: number, inp: number, fn: Activation = 'none') =>
+        dense(s, w, `${base}${name}`, t, out, inp, fn);
       const x1 = await ln(h, 'layer_norm1');
       const q = await lin(x1, 'self_attn.q_proj', hidden, hidden);
       const k = await lin(x1, 'self_attn.k_proj', hidden, hidden);
@@ -106,7 +106,6 @@ export function eosPositions(ids: Int32Array, batch: number, seq: number, eos: n
 
 export function textTower(config: ClipConfig, w: Weight, p: string): Architecture {
   const t = config.text;
-  const H = [t.hidden];
   const pre = `${p}text_model.`;
   const idsOf = (inputs: ModelInputs) => textInputIds(inputs, 'clip', t.vocab);
 
@@ -123,7 +122,7 @@ export function textTower(config: ClipConfig, w: Weight, p: string): Architectur
       const ids = s.upload(cpuToDense(idsOf(ctx.inputs)) as Int32Array, [ctx.batch, ctx.seq]);
       const tokens = await s.run(
         'gather',
-        [await w(`${pre}embeddings.token_embedding.weight`), ids],
+        [await w(`${pre}embeddings.token_embedding.weight`, [t.vocab, t.hidden]), ids],
         {},
       );
       const positions = await w(`${pre}embeddings.position_embedding.weight`, [
@@ -139,15 +138,7 @@ export function textTower(config: ClipConfig, w: Weight, p: string): Architectur
     name: `${pre}head`,
     kind: 'head',
     async run(s, x, ctx) {
-      const normed = await s.run(
-        'layerNorm',
-        [
-          x as Tensor,
-          await w(`${pre}final_layer_norm.weight`, H),
-          await w(`${pre}final_layer_norm.bias`, H),
-        ],
-        { eps: t.eps },
-      );
+      const normed = await norm(s, w, `${pre}final_layer_norm`, x as Tensor, t.hidden, t.eps);
       const ids = cpuToDense(idsOf(ctx.inputs)) as Int32Array;
       const at = eosPositions(ids, ctx.batch, ctx.seq, t.eosTokenId).map(
         (pos, b) => b * ctx.seq + pos,
@@ -203,7 +194,6 @@ function patchRows(
 export function visionTower(config: ClipConfig, w: Weight, p: string): Architecture {
   const v = config.vision;
   const { hidden, imageSize, patchSize, channels } = v;
-  const H = [hidden];
   const pre = `${p}vision_model.`;
   const side = imageSize / patchSize;
   if (!Number.isInteger(side)) {
@@ -253,7 +243,7 @@ export function visionTower(config: ClipConfig, w: Weight, p: string): Architect
         reshape(conv, [hidden, k]) as Tensor,
         null,
       );
-      const cls = await w(`${pre}embeddings.class_embedding`, H);
+      const cls = await w(`${pre}embeddings.class_embedding`, [hidden]);
       const clsRows = broadcastTo(reshape(cls, [1, 1, hidden]) as Tensor, [ctx.batch, 1, hidden]);
       const seq = await s.run('concat', [clsRows, tokens], { axis: 1 });
       const x = await add(
@@ -261,13 +251,7 @@ export function visionTower(config: ClipConfig, w: Weight, p: string): Architect
         seq,
         await w(`${pre}embeddings.position_embedding.weight`, [patches + 1, hidden]),
       );
-      return s.run(
-        'layerNorm',
-        [x, await w(`${pre}pre_layrnorm.weight`, H), await w(`${pre}pre_layrnorm.bias`, H)],
-        {
-          eps: v.eps,
-        },
-      );
+      return norm(s, w, `${pre}pre_layrnorm`, x, hidden, v.eps);
     },
   };
 
@@ -278,11 +262,7 @@ export function visionTower(config: ClipConfig, w: Weight, p: string): Architect
       // CLIP's vision last_hidden_state is the last layer's raw output; only the CLS is normed.
       const last = x as Tensor;
       const cls = await s.dense(await pickPosition(s, last, 0));
-      const pooled = await s.run(
-        'layerNorm',
-        [cls, await w(`${pre}post_layernorm.weight`, H), await w(`${pre}post_layernorm.bias`, H)],
-        { eps: v.eps },
-      );
+      const pooled = await norm(s, w, `${pre}post_layernorm`, cls, hidden, v.eps);
       return { last_hidden_state: last, pooler_output: pooled };
     },
   };
