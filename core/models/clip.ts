@@ -44,17 +44,44 @@ export function clipArchitecture(config: ClipConfig, params: Params): Architectu
   const P = config.projectionDim;
   let towers: { hal: Hal; text: Model; vision: Model } | null = null;
 
-  /** Runs one tower and renames its outputs `<prefix>_<name>`. */
+  /** Runs one tower, adding its outputs to `into` as `<prefix>_<name>`. */
   async function runTower(
     model: Model,
     prefix: string,
     inputs: ModelInputs,
     hiddenStates: boolean,
+    into: Outputs,
   ) {
-    const out = await model.forward(inputs, { hiddenStates });
-    const renamed: Outputs = new Map();
-    for (const [name, t] of out) renamed.set(`${prefix}_${name}`, t);
-    return renamed;
+    for (const [name, t] of await model.forward(inputs, { hiddenStates })) {
+      into.set(`${prefix}_${name}`, t);
+    }
+  }
+
+  /** The pooled outputs projected to unit length, and the logits when both towers ran. */
+  async function project(s: Scope, pooled: Outputs): Promise<Record<string, Tensor>> {
+    const r: Record<string, Tensor> = {};
+    const text = pooled.get('text_pooler_output');
+    const image = pooled.get('vision_pooler_output');
+    if (text) {
+      const proj = await w(`${p}text_projection.weight`, [P, config.text.hidden]);
+      r.text_embeds = await l2Normalize(s, await linear(s, text, proj, null));
+    }
+    if (image) {
+      const proj = await w(`${p}visual_projection.weight`, [P, config.vision.hidden]);
+      r.image_embeds = await l2Normalize(s, await linear(s, image, proj, null));
+    }
+    if (r.text_embeds && r.image_embeds) {
+      // Cosine similarities times exp(logit_scale), both ways round (no transposed copy).
+      const logScale = reshape(await w(`${p}logit_scale`, []), [1, 1]) as Tensor;
+      const scale = await s.run('unary', [logScale], { fn: 'exp' });
+      const sim = async (a: Tensor, b: Tensor) => {
+        const cos = await s.run('matmul', [a, b], { transB: true });
+        return s.run('binary', [cos, scale], { fn: 'mul' });
+      };
+      r.logits_per_image = await sim(r.image_embeds, r.text_embeds);
+      r.logits_per_text = await sim(r.text_embeds, r.image_embeds);
+    }
+    return r;
   }
 
   return {
@@ -77,58 +104,21 @@ export function clipArchitecture(config: ClipConfig, params: Params): Architectu
       }
       const hidden = options.hiddenStates ?? false;
       const outputs: Outputs = new Map();
-      const free = () => towers?.text.free(outputs);
+      const { text: textModel, vision: visionModel } = towers;
       try {
         if (inputs.input_ids) {
           const { input_ids, attention_mask } = inputs;
-          for (const [k, t] of await runTower(
-            towers.text,
-            'text',
-            { input_ids, attention_mask },
-            hidden,
-          )) {
-            outputs.set(k, t);
-          }
+          await runTower(textModel, 'text', { input_ids, attention_mask }, hidden, outputs);
         }
         if (inputs.pixel_values) {
-          const px = { pixel_values: inputs.pixel_values };
-          for (const [k, t] of await runTower(towers.vision, 'vision', px, hidden))
-            outputs.set(k, t);
+          const { pixel_values } = inputs;
+          await runTower(visionModel, 'vision', { pixel_values }, hidden, outputs);
         }
-        const textPooled = outputs.get('text_pooler_output');
-        const imagePooled = outputs.get('vision_pooler_output');
-        const projected = await scoped(hal, async (s) => {
-          const r: Record<string, Tensor> = {};
-          if (textPooled) {
-            const proj = await w(`${p}text_projection.weight`, [P, config.text.hidden]);
-            r.text_embeds = await l2Normalize(s, await linear(s, textPooled, proj, null));
-          }
-          if (imagePooled) {
-            const proj = await w(`${p}visual_projection.weight`, [P, config.vision.hidden]);
-            r.image_embeds = await l2Normalize(s, await linear(s, imagePooled, proj, null));
-          }
-          if (r.text_embeds && r.image_embeds) {
-            // Cosine similarities times exp(logit_scale), both ways round (no transposed copy).
-            const scale = await s.run(
-              'unary',
-              [reshape(await w(`${p}logit_scale`, []), [1, 1]) as Tensor],
-              {
-                fn: 'exp',
-              },
-            );
-            const sim = async (a: Tensor, b: Tensor) =>
-              s.run('binary', [await s.run('matmul', [a, b], { transB: true }), scale], {
-                fn: 'mul',
-              });
-            r.logits_per_image = await sim(r.image_embeds, r.text_embeds);
-            r.logits_per_text = await sim(r.text_embeds, r.image_embeds);
-          }
-          return r;
-        });
+        const projected = await scoped(hal, (s) => project(s, outputs));
         for (const [k, t] of Object.entries(projected)) outputs.set(k, t);
         return outputs;
       } catch (e) {
-        free();
+        textModel.free(outputs);
         throw e;
       }
     },
