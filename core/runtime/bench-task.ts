@@ -162,7 +162,9 @@ async function timeModel(b: BenchBackend, id: string, budgetMs: number): Promise
       inputs = { input_ids: cpuTensor(ids, [1, seq]) };
       shape = `1x${seq} tokens`;
     } else {
-      throw new InvalidParamsError(`benchmark: no inputs for a ${c.family} model (${id}) yet`);
+      throw new InvalidParamsError(
+        `benchmark: no inputs for a ${model.config.family} model (${id}) yet`,
+      );
     }
     const forward = async () => {
       const out = await model.forward(inputs);
