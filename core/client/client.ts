@@ -212,14 +212,27 @@ export class TabpoolClient {
     return Array.from({ length: n }, (_, i) => all.subarray(i * dim, (i + 1) * dim));
   }
 
-  /** Labels with scores, best first, per text. */
+  /**
+   * Labels with scores, best first, per text or per image (`pixel_values` f32
+   * [batch, channels, height, width], preprocessed as the model's preprocessor_config.json says).
+   * @example
+   * const [[best]] = await tabpool.classify('me/mnist-vit', { data: pixels, shape: [1, 1, 28, 28] });
+   */
   async classify(
     model: string,
-    texts: string[],
+    input: string[] | ClientTensor,
     options: CallOptions & { topK?: number } = {},
   ): Promise<ClassifyResult['results']> {
     const { topK, ...call } = options;
-    return (await this.call<ClassifyResult>('classify', { model, texts, topK }, call)).results;
+    const what = Array.isArray(input)
+      ? { texts: input }
+      : {
+          pixelValues: float32Tensor(
+            input.data instanceof Float32Array ? input.data : Float32Array.from(input.data),
+            input.shape,
+          ),
+        };
+    return (await this.call<ClassifyResult>('classify', { model, ...what, topK }, call)).results;
   }
 
   /**
