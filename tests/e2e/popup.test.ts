@@ -1,7 +1,8 @@
 /**
  * The popup in a real Chromium: consent (a page asks, the user allows, later revokes), the live
  * hosts (kind, state, last heartbeat, requests served), and a host that dies. Screenshots go to
- * test-artifacts/ for people to look at.
+ * test-artifacts/ for people to look at (the healthy, downloading and degraded states of the
+ * popup and dashboard are in dashboard.test.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -112,8 +113,12 @@ describe('popup', () => {
       () => Number(document.querySelector('[data-field="requests-minute"]')?.textContent) >= 4,
     );
     expect(await popup.textContent('[data-field="latency"]')).toMatch(/^\d+ ms$/);
-    expect(await popup.getAttribute('.sparkline path', 'd')).toMatch(/^M/);
-    await popup.screenshot({ path: resolve(ARTIFACTS, 'popup-healthy.png') });
+    // uPlot drew both sparklines: a canvas each, and the latency line has points.
+    expect(await popup.locator('.activity figure.chart canvas').count()).toBe(2);
+    expect(
+      Number(await popup.getAttribute('[data-chart="latency"] figure', 'data-points')),
+    ).toBeGreaterThanOrEqual(1);
+    expect(await popup.getAttribute('[data-pool-state]', 'data-pool-state')).toBe('busy');
   });
 
   it('shows a killed pool tab as lost, then its replacement', async () => {
@@ -122,12 +127,13 @@ describe('popup', () => {
       .find((p) => p.url().endsWith('/pool.html'))
       ?.close();
     await popup.waitForSelector('.host[data-state="dead"]', { timeout: 15_000 });
-    await popup.screenshot({ path: resolve(ARTIFACTS, 'popup-degraded.png') });
+    await popup.screenshot({ path: resolve(ARTIFACTS, 'popup-host-lost.png'), fullPage: true });
     const view = await readPopup(popup);
     // The replacement may already be starting: the dead tab is listed either way.
     expect(view.headline).toMatch(/^[12] of [12] hosts ready, 1 lost$/);
     expect(view.hosts.find((x) => x.state === 'dead')?.kind).toBe('Pool tab');
     expect(view.hosts.find((x) => x.kind === 'Offscreen document')?.state).toBe('ready');
+    expect(await popup.getAttribute('[data-pool-state]', 'data-pool-state')).toBe('degraded');
     await popup.waitForFunction(
       () =>
         document.querySelector('[data-field="headline"]')?.textContent ===

@@ -43,7 +43,10 @@ export function BenchPanel(props: BenchPanelProps) {
   const [budgetMs, setBudgetMs] = useState(BUDGETS_MS[0] as number);
   const cases = casesOf(history);
   const [chosen, setChosen] = useState<string | null>(null);
-  const shown = chosen !== null && cases.includes(chosen) ? chosen : (cases.at(-1) ?? null);
+  const newest = history.at(-1);
+  // The chosen case, else the case the latest result belongs to.
+  const shown =
+    chosen !== null && cases.includes(chosen) ? chosen : newest ? caseKey(newest) : null;
   const running = run !== null && !run.finished;
   const latestRunId = history.at(-1)?.runId;
   const latest = history.filter((r) => r.runId === latestRunId);

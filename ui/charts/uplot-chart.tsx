@@ -115,7 +115,9 @@ function options(props: UplotChartProps, el: HTMLElement): uPlot.Options {
           stroke: colors.lines[i % colors.lines.length],
           width: spark ? 1.5 : 2,
           spanGaps: false,
-          points: { show: !spark, size: 6 },
+          // Sparklines keep small points: a second with one request between quiet ones is
+          // a lone value, which a line alone would not draw.
+          points: { show: true, size: spark ? 3 : 6 },
         }),
       ),
     ],

@@ -8,7 +8,17 @@ export interface ConsentPanelProps {
 }
 
 /** Pages asking to use tabpool (allow / deny) and the origins already allowed (revoke). */
-export function ConsentPanel({ consent, nowMs, send }: ConsentPanelProps) {
+export function ConsentPanel(props: ConsentPanelProps) {
+  return (
+    <>
+      <ConsentRequests {...props} />
+      <AllowedSites {...props} />
+    </>
+  );
+}
+
+/** Pages waiting for the user's answer, oldest first; nothing when none waits. */
+export function ConsentRequests({ consent, nowMs, send }: ConsentPanelProps) {
   return (
     <>
       {consent.pending.length > 0 && (
@@ -42,6 +52,14 @@ export function ConsentPanel({ consent, nowMs, send }: ConsentPanelProps) {
           </ul>
         </section>
       )}
+    </>
+  );
+}
+
+/** The origins allowed to use tabpool, each with a way to revoke it. */
+export function AllowedSites({ consent, send }: Omit<ConsentPanelProps, 'nowMs'>) {
+  return (
+    <>
       <section class="grants" aria-labelledby="grants-title">
         <h2 id="grants-title">Allowed sites</h2>
         {consent.granted.length === 0 ? (

@@ -1,12 +1,12 @@
 import { browser } from 'wxt/browser';
-import { ConsentPanel } from '../consent/consent-panel';
+import { AllowedSites, ConsentRequests } from '../consent/consent-panel';
 import { DownloadsPanel } from '../pool/downloads-panel';
 import { POOL_STATE_TEXT, poolHeadline, poolState } from '../pool/format';
 import { HostCard } from '../pool/host-card';
 import { PoolActivity } from '../pool/pool-activity';
 import { useNow, usePoolStatus } from '../pool/use-pool-status';
 
-/** The toolbar popup: pool state first, then what needs the user, then the hosts. */
+/** The toolbar popup: pool state first, then what needs the user, then the hosts and sites. */
 export function PopupApp() {
   const { status, connected, send } = usePoolStatus();
   const now = useNow(1_000);
@@ -34,7 +34,7 @@ export function PopupApp() {
       <p class="headline" data-field="headline" aria-live="polite">
         {!connected ? 'Connecting…' : hosts === null ? 'Loading…' : poolHeadline(hosts)}
       </p>
-      {status && <ConsentPanel consent={status.consent} nowMs={now} send={send} />}
+      {status && <ConsentRequests consent={status.consent} nowMs={now} send={send} />}
       {status && <DownloadsPanel downloads={status.downloads} />}
       {status && <PoolActivity metrics={status.metrics} />}
       {hosts !== null && hosts.length > 0 && (
@@ -47,6 +47,7 @@ export function PopupApp() {
           </ul>
         </section>
       )}
+      {status && <AllowedSites consent={status.consent} send={send} />}
     </main>
   );
 }

@@ -1,0 +1,464 @@
+/**
+ * The popup and the dashboard in a real Chromium, in the states people meet: healthy, a model
+ * downloading (served through a proxy that holds the weights mid-body, so the progress bar is
+ * caught part way), benchmarks run on every host and backend (stored, charted, exported), and a
+ * degraded pool (a pool tab killed, and the next one's circuit breaker opened by real timeouts
+ * while the tab hung).
+ * Screenshots land in test-artifacts/ under fixed names; every one is taken after assertions on
+ * what it shows.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomModelFiles } from '../../core/models/testing/random-models';
+import { startTestHubServer, type TestHubServer } from '../../storage/test-hub-server';
+import { type Harness, readyKinds, startGrantedHarness, waitForHosts } from './harness';
+
+const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
+const SLOW_REPO = 'test/slow-bert';
+const shot = (p: Page, name: string) =>
+  p.screenshot({ path: resolve(ARTIFACTS, name), fullPage: true });
+
+type Call = { tabpool: { call(op: string, p?: unknown, o?: unknown): Promise<unknown> } };
+type ChromeGlobal = {
+  chrome: {
+    storage: { local: { set(v: object): Promise<void> } };
+    action: { getBadgeText(d: object): Promise<string> };
+  };
+};
+
+/**
+ * A proxy in front of the hub that sends the first `holdFraction` of one file's body, then waits
+ * for `release()`: a download caught in the middle, for as long as the test needs.
+ */
+async function startGatedProxy(upstream: string, gatedPath: string, holdFraction: number) {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let onHeld!: () => void;
+  const held = new Promise<void>((r) => (onHeld = r));
+  const server: Server = createServer(async (req, res) => {
+    const headers: Record<string, string> = {};
+    for (const name of ['range', 'if-range']) {
+      const v = req.headers[name];
+      if (typeof v === 'string') headers[name] = v;
+    }
+    const up = await fetch(`${upstream}${req.url}`, { method: req.method ?? 'GET', headers });
+    const out: Record<string, string> = {};
+    up.headers.forEach((v, k) => {
+      if (k !== 'transfer-encoding' && k !== 'connection' && k !== 'keep-alive') out[k] = v;
+    });
+    res.writeHead(up.status, out);
+    const body = new Uint8Array(await up.arrayBuffer());
+    if (req.method !== 'GET' || !req.url?.endsWith(gatedPath) || body.length === 0) {
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    const cut = Math.floor(body.length * holdFraction);
+    res.write(body.subarray(0, cut));
+    onHeld();
+    await released;
+    res.end(body.subarray(cut));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    held,
+    release,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+let h: Harness;
+let page: Page;
+let popup: Page;
+let dash: Page;
+let hub: TestHubServer;
+let proxy: Awaited<ReturnType<typeof startGatedProxy>>;
+
+const badgeText = () =>
+  h.serviceWorker.evaluate(() =>
+    (globalThis as unknown as ChromeGlobal).chrome.action.getBadgeText({}),
+  );
+
+/** What a page of ours (popup or dashboard) shows, read from the DOM a person sees. */
+const readView = (p: Page) =>
+  p.evaluate(() => {
+    const text = (el: Element | null | undefined) => el?.textContent ?? '';
+    return {
+      state: document.querySelector<HTMLElement>('[data-pool-state]')?.dataset.poolState ?? '',
+      headline: text(document.querySelector('[data-field="headline"]')),
+      hosts: [...document.querySelectorAll<HTMLElement>('.host')].map((el) => ({
+        kind: text(el.querySelector('.host__kind')),
+        state: el.dataset.state ?? '',
+        breaker: el.dataset.breaker ?? '',
+        backend: text(el.querySelector('[data-field="backend"]')),
+        queue: text(el.querySelector('[data-field="queue"]')),
+        memory: text(el.querySelector('[data-field="memory"]')),
+        models: text(el.querySelector('[data-field="models"]')),
+        heartbeat: text(el.querySelector('[data-field="heartbeat"]')),
+      })),
+      charts: [...document.querySelectorAll<HTMLElement>('figure.chart')].map((f) => ({
+        label: f.getAttribute('aria-label') ?? '',
+        points: Number(f.dataset.points),
+        canvas: f.querySelector('canvas') !== null,
+      })),
+    };
+  });
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  hub = await startTestHubServer();
+  const slow = randomModelFiles(
+    'bert',
+    { hidden: 64, layers: 2, heads: 4, intermediate: 128, vocab: 500, maxPositions: 64 },
+    21,
+    0.5,
+  );
+  for (const [name, body] of Object.entries(slow)) {
+    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    hub.addFile(SLOW_REPO, 'main', name, bytes, name.endsWith('.safetensors'));
+  }
+  proxy = await startGatedProxy(hub.baseUrl, `${SLOW_REPO}/resolve/main/model.safetensors`, 0.4);
+  ({ h, page } = await startGrantedHarness());
+  popup = await h.openPopup();
+  await popup.evaluate(
+    (baseUrl) =>
+      (globalThis as unknown as ChromeGlobal).chrome.storage.local.set({
+        'tabpool.settings': { modelBaseUrl: baseUrl },
+      }),
+    proxy.baseUrl,
+  );
+  dash = await h.context.newPage();
+  await dash.setViewportSize({ width: 900, height: 900 });
+  await dash.goto(`chrome-extension://${h.extensionId}/options.html`);
+}, 180_000);
+
+afterAll(async () => {
+  proxy?.release();
+  await h?.close();
+  await proxy?.close();
+  await hub?.close();
+});
+
+const matmuls = (n: number) =>
+  page.evaluate(async (count) => {
+    const one = () => ({ dtype: 'float32', shape: [1, 1], data: Float32Array.from([2]).buffer });
+    for (let i = 0; i < count; i++) {
+      await (window as unknown as Call).tabpool.call('matmul', { a: one(), b: one() });
+    }
+  }, n);
+
+describe('popup and dashboard', () => {
+  it('healthy: both hosts ready with their facts, work charted, badge quiet', async () => {
+    await matmuls(6);
+    for (const p of [popup, dash]) {
+      await p.waitForFunction(
+        () => document.querySelectorAll('.host[data-state="ready"]').length === 2,
+      );
+      await p.waitForFunction(
+        () => Number(document.querySelector('[data-field="requests-minute"]')?.textContent) >= 6,
+      );
+      const view = await readView(p);
+      expect(view.state).toBe('busy'); // requests finished in the last minute
+      expect(view.headline).toBe('2 of 2 hosts ready');
+      expect(view.hosts.map((x) => x.kind).sort()).toEqual(['Offscreen document', 'Pool tab']);
+      for (const host of view.hosts) {
+        expect(host.breaker).toBe('closed');
+        expect(host.backend).toBe('CPU'); // `auto` leaves SwiftShader alone
+        expect(host.queue).toMatch(/^0 waiting · 0 running$/);
+        expect(host.memory).toMatch(/^\d+(\.\d)? (KB|MB) JS heap$/); // Chromium reports its heap
+        expect(host.models).toBe('none loaded');
+        expect(host.heartbeat).toMatch(/just now|\d+ s ago/);
+      }
+      const [throughput, latency] = view.charts;
+      expect(throughput?.label).toMatch(
+        /^Requests finished per second over the last minute: \d+ in all$/,
+      );
+      expect(throughput).toMatchObject({ points: 60, canvas: true });
+      expect(latency?.points).toBeGreaterThanOrEqual(1);
+      expect(latency?.canvas).toBe(true);
+    }
+    expect(await badgeText()).toBe('');
+    await shot(popup, 'popup-healthy.png');
+    await shot(dash, 'dashboard-healthy.png');
+  });
+
+  it('downloading: progress bars in the popup and the dashboard, caught mid-download', async () => {
+    const load = page.evaluate(
+      (repo) =>
+        (window as unknown as Call).tabpool.call('models.load', {
+          repo,
+          files: ['config.json', 'model.safetensors'],
+        }),
+      SLOW_REPO,
+    );
+    await proxy.held;
+    const id = `${SLOW_REPO}@main`;
+    await popup.waitForSelector(`.download[data-model="${id}"]`);
+    const bar = await popup.$eval(`.download[data-model="${id}"]`, (el) => ({
+      percent: Number((el as HTMLElement).dataset.percent),
+      value: Number(el.querySelector('progress')?.getAttribute('value')),
+      max: Number(el.querySelector('progress')?.getAttribute('max')),
+      text: el.querySelector('[data-field="download-text"]')?.textContent ?? '',
+    }));
+    // 40% of the weights plus the whole config: part way, not done.
+    expect(bar.percent).toBeGreaterThanOrEqual(35);
+    expect(bar.percent).toBeLessThanOrEqual(60);
+    expect(bar.value).toBeLessThan(bar.max);
+    expect(Math.floor((bar.value / bar.max) * 100)).toBe(bar.percent);
+    expect(bar.text).toMatch(/^\d+% · [\d.]+ (KB|MB) of [\d.]+ (KB|MB) · model\.safetensors$/);
+    await shot(popup, 'popup-downloading.png');
+
+    await dash.waitForSelector(`.model[data-model="${id}"] [data-field="model-progress"]`);
+    const row = await dash.$eval(`.model[data-model="${id}"]`, (el) => ({
+      state: (el as HTMLElement).dataset.state,
+      percent: Number(
+        el.querySelector<HTMLElement>('[data-field="model-progress"]')?.dataset.percent,
+      ),
+      label: el.querySelector('[data-field="model-progress"] label')?.textContent ?? '',
+    }));
+    expect(row.state).toBe('downloading');
+    expect(row.percent).toBe(bar.percent);
+    expect(row.label).toMatch(/^Downloading model\.safetensors: \d+% \(/);
+    await dash.$eval('#models', (el) => el.scrollIntoView());
+    await shot(dash, 'dashboard-downloading.png');
+
+    proxy.release();
+    expect(await load).toMatchObject({ model: { id, state: 'ready' } });
+    await dash.waitForSelector(`.model[data-model="${id}"][data-state="ready"]`, {
+      timeout: 15_000,
+    });
+    await popup.waitForSelector('.download', { state: 'detached' });
+    expect(await dash.textContent(`.model[data-model="${id}"] [data-field="model-size"]`)).toMatch(
+      /on disk/,
+    );
+  });
+
+  it('benchmarks: runs on every host and backend, stores and charts the results, exports CSV', async () => {
+    await dash.$eval('#benchmarks', (el) => el.scrollIntoView());
+    const id = `${SLOW_REPO}@main`;
+    await dash.check(`input[name="model-${id}"]`);
+    await dash.click('.bench button[type="submit"]');
+    await dash.waitForFunction(
+      () => document.querySelector('[data-field="bench-status"]')?.textContent?.startsWith('Done'),
+      undefined,
+      { timeout: 90_000 },
+    );
+    expect(await dash.textContent('[data-field="bench-status"]')).toBe('Done: 2 hosts');
+    // A second, kernel-only run: the history chart then has two points in time.
+    await dash.uncheck(`input[name="model-${id}"]`);
+    await dash.click('.bench button[type="submit"]');
+    await dash.waitForFunction(
+      () =>
+        document.querySelector('[data-field="bench-status"]')?.textContent === 'Done: 2 hosts' &&
+        document.querySelectorAll('.bench__table tbody tr').length === 4,
+      undefined,
+      { timeout: 90_000 },
+    );
+    // The latest run: matmul 64³ on each host, on the CPU and on the (software) WebGPU adapter.
+    const latest = await dash.$$eval('.bench__table tbody tr', (rows) =>
+      rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+    );
+    expect(
+      latest.map((r) => `${r[0]} | ${r[1]?.replace(/\(.*\)/, '(…)')} | ${r[2]}`).sort(),
+    ).toEqual([
+      'Offscreen document | CPU | matmul 64x64x64',
+      'Offscreen document | WebGPU (…) | matmul 64x64x64',
+      'Pool tab | CPU | matmul 64x64x64',
+      'Pool tab | WebGPU (…) | matmul 64x64x64',
+    ]);
+    for (const r of latest) expect(Number(r[3])).toBeGreaterThan(0);
+
+    // Stored in the tabpool database: run 1 had matmul + the model, run 2 matmul only.
+    const stored = await dash.evaluate(
+      () =>
+        new Promise<{ name: string; backend: string; ms: number }[]>((res, rej) => {
+          const open = indexedDB.open('tabpool');
+          open.onerror = () => rej(open.error);
+          open.onsuccess = () => {
+            const all = open.result
+              .transaction('benchResults')
+              .objectStore('benchResults')
+              .getAll();
+            all.onsuccess = () => {
+              res(all.result);
+              open.result.close();
+            };
+          };
+        }),
+    );
+    expect(stored).toHaveLength(2 * 2 * 2 + 2 * 2);
+    expect(stored.filter((r) => r.name === id)).toHaveLength(4);
+    expect(stored.every((r) => r.ms > 0)).toBe(true);
+
+    // Charted over time: matmul 64³, four lines (2 backends × 2 host kinds), two runs each.
+    const chart = await dash.$eval('.bench__history figure.chart', (f) => ({
+      points: Number((f as HTMLElement).dataset.points),
+      series: Number((f as HTMLElement).dataset.series),
+      canvas: f.querySelector('canvas') !== null,
+    }));
+    expect(chart).toEqual({ points: 8, series: 4, canvas: true });
+    await dash.selectOption('select[name="historyCase"]', `${id} 1x16 tokens`);
+    expect(await dash.getAttribute('.bench__history figure.chart', 'data-points')).toBe('4');
+    await dash.selectOption('select[name="historyCase"]', 'matmul 64x64x64');
+    await shot(dash, 'dashboard-benchmarks.png');
+
+    const [download] = await Promise.all([
+      dash.waitForEvent('download'),
+      dash.click('button:has-text("Export CSV")'),
+    ]);
+    expect(download.suggestedFilename()).toBe('tabpool-benchmarks.csv');
+    const csv = readFileSync((await download.path()) as string, 'utf8')
+      .trimEnd()
+      .split('\r\n');
+    expect(csv[0]).toBe(
+      'run_id,at,host_kind,host_id,backend,adapter,suite,name,shape,ms,gflops,iterations',
+    );
+    expect(csv).toHaveLength(1 + stored.length);
+    for (const line of csv.slice(1)) {
+      expect(line).toMatch(/^[0-9a-f-]{36},\d{4}-\d\d-\d\dT[\d:.]+Z,(offscreen|tab),/);
+    }
+    expect(csv.filter((l) => l.includes(`,model,${id},1x16 tokens,`))).toHaveLength(4);
+  });
+
+  it('degraded: a killed pool tab and a host whose breaker opened after timeouts', async () => {
+    await h.context
+      .pages()
+      .find((p) => p.url().endsWith('/pool.html'))
+      ?.close();
+    await waitForHosts(page, (hosts) => readyKinds(hosts).join() === 'offscreen,tab');
+    // Hang the new pool tab (its page paused in the debugger, as a wedged host would hang) and
+    // send eight matmuls with a 2.5 s deadline: they time out, and a timeout with a deadline that
+    // generous is the host's fault; three in a row open a breaker. The tab resumes before its
+    // heartbeat runs out, so it stays listed as ready.
+    const tab = h.context.pages().find((p) => p.url().endsWith('/pool.html'));
+    if (!tab) throw new Error('no pool tab');
+    const cdp = await h.context.newCDPSession(tab);
+    await cdp.send('Debugger.enable');
+    await cdp.send('Debugger.pause');
+    const codes = await page.evaluate(() => {
+      const w = window as unknown as {
+        tabpool: {
+          sendRaw(
+            m: unknown,
+            id: string,
+            o: unknown,
+          ): Promise<{ ok: boolean; error?: { code: string } }>;
+        };
+      };
+      const one = () => ({ dtype: 'float32', shape: [1, 1], data: Float32Array.from([3]).buffer });
+      return Promise.all(
+        Array.from({ length: 8 }, async (_, i) => {
+          const id = `hung-${i}`;
+          const r = await w.tabpool.sendRaw(
+            { tabpool: 1, id, op: 'matmul', deadlineMs: 2_500, params: { a: one(), b: one() } },
+            id,
+            { timeoutMs: 10_000 },
+          );
+          return r.ok ? 'ok' : (r.error?.code ?? '?');
+        }),
+      );
+    });
+    await cdp.send('Debugger.resume');
+    await cdp.send('Debugger.disable');
+    // Every extension page shares one renderer process in Chromium: the offscreen document hung
+    // too, so both breakers opened. Five seconds later an open breaker lets one probe through;
+    // the next request is that probe, and its success closes one breaker: one host usable.
+    expect(codes).toEqual(Array(8).fill('TIMEOUT'));
+    await popup.waitForFunction(
+      () => document.querySelectorAll('.host[data-breaker="open"]').length === 2,
+    );
+    await new Promise((r) => setTimeout(r, 5_500));
+    await matmuls(1);
+
+    for (const p of [popup, dash]) {
+      await p.waitForFunction(
+        () => document.querySelectorAll('.host[data-breaker="open"]').length === 1,
+        undefined,
+        { timeout: 10_000 },
+      );
+      const view = await readView(p);
+      expect(view.state).toBe('degraded');
+      expect(view.headline).toMatch(/^2 of 2 hosts ready, 1 lost$/);
+      expect(view.hosts.filter((x) => x.state === 'dead').map((x) => x.kind)).toEqual(['Pool tab']);
+      const broken = view.hosts.filter((x) => x.breaker === 'open');
+      expect(broken.map((x) => x.state)).toEqual(['ready']);
+    }
+    expect(await popup.textContent('.host[data-breaker="open"] [data-field="breaker"]')).toBe(
+      'open: no new work',
+    );
+    for (let i = 0; i < 50 && (await badgeText()) !== '1/2'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await badgeText()).toBe('1/2'); // one of two live hosts usable
+    await shot(popup, 'popup-degraded.png');
+    await dash.$eval('#pool', (el) => el.scrollIntoView());
+    await shot(dash, 'dashboard-degraded.png');
+  });
+
+  it('is keyboard-usable with labelled controls, and follows the system theme', async () => {
+    // Every control has a name a screen reader can say.
+    for (const p of [popup, dash]) {
+      const unnamed = await p.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>('button, input, select, a[href]')]
+          .filter((el) => {
+            const labels = (el as HTMLInputElement).labels;
+            const name =
+              el.getAttribute('aria-label') ??
+              (labels && labels.length > 0 ? labels[0]?.textContent : null) ??
+              el.textContent;
+            return !name?.trim();
+          })
+          .map((el) => el.outerHTML.slice(0, 80)),
+      );
+      expect(unnamed).toEqual([]);
+    }
+    // Tab order follows the page: the popup's first stop is the dashboard link, then a
+    // site's Revoke; the focused control shows a ring.
+    await popup.bringToFront();
+    await popup.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    const stops: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      await popup.keyboard.press('Tab');
+      stops.push(
+        await popup.evaluate(() => {
+          const el = document.activeElement as HTMLElement;
+          const ring = getComputedStyle(el).outlineStyle;
+          return `${el.getAttribute('aria-label') ?? el.textContent} [${ring}]`;
+        }),
+      );
+    }
+    expect(stops).toEqual(['Dashboard [solid]', `Revoke ${h.origin} [solid]`]);
+    // The benchmark form works from the keyboard: Space toggles a case, Enter runs it.
+    await dash.bringToFront();
+    await dash.focus('input[name="kernel-softmax-256"]');
+    await dash.keyboard.press('Space');
+    expect(await dash.isChecked('input[name="kernel-softmax-256"]')).toBe(true);
+    await dash.focus('.bench button[type="submit"]');
+    await dash.keyboard.press('Enter');
+    await dash.waitForFunction(
+      () =>
+        document.querySelector('[data-field="bench-status"]')?.textContent === 'Done: 2 hosts' &&
+        [...document.querySelectorAll('.bench__table tbody tr')].some(
+          (r) => r.getAttribute('data-case') === 'softmax 256x256',
+        ),
+      undefined,
+      { timeout: 90_000 },
+    );
+    // Dark and light come from the system setting.
+    for (const [scheme, background] of [
+      ['dark', 'rgb(13, 17, 23)'],
+      ['light', 'rgb(255, 255, 255)'],
+    ] as const) {
+      await popup.emulateMedia({ colorScheme: scheme });
+      expect(await popup.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe(
+        background,
+      );
+      if (scheme === 'dark') await shot(popup, 'popup-dark.png');
+    }
+  });
+});
