@@ -9,7 +9,7 @@
 import type { Activation } from '../../kernels/backend/ops';
 import { BadModelFileError, UnsupportedModelError } from '../protocol/errors';
 
-export type Family = 'bert' | 'vit' | 'gpt2' | 'llama' | 'clip';
+export type Family = 'bert' | 'vit' | 'gpt2' | 'llama' | 'clip' | 'whisper';
 
 /** `model_type` values we run, by the architecture that runs them. */
 export const MODEL_TYPES: Readonly<Record<string, Family>> = {
@@ -21,6 +21,7 @@ export const MODEL_TYPES: Readonly<Record<string, Family>> = {
   qwen2: 'llama',
   mistral: 'llama',
   clip: 'clip',
+  whisper: 'whisper',
 };
 
 interface Common {
@@ -106,7 +107,35 @@ export interface ClipConfig extends Common {
   maxPositions: number;
 }
 
-export type ModelConfig = BertConfig | VitConfig | Gpt2Config | LlamaConfig | ClipConfig;
+/**
+ * Whisper: a conv front end and pre-LN encoder over log-mel frames, a pre-LN decoder with
+ * cross-attention. The `Common` sizes are the encoder's.
+ */
+export interface WhisperConfig extends Common {
+  family: 'whisper';
+  /** d_model (both stacks). */
+  hidden: number;
+  encoderFfn: number;
+  decoderLayers: number;
+  decoderHeads: number;
+  decoderFfn: number;
+  vocab: number;
+  /** Log-mel bins the first conv reads (num_mel_bins). */
+  mels: number;
+  /** Encoder positions; the features hold twice as many frames (conv2 has stride 2). */
+  maxSourcePositions: number;
+  maxTargetPositions: number;
+  decoderStartTokenId: number;
+  act: Activation;
+}
+
+export type ModelConfig =
+  | BertConfig
+  | VitConfig
+  | Gpt2Config
+  | LlamaConfig
+  | ClipConfig
+  | WhisperConfig;
 
 type Json = Record<string, unknown>;
 
@@ -359,6 +388,27 @@ export function parseConfig(json: unknown): ModelConfig {
         projectionDim: int(c, ['projection_dim'], 512),
         vocab,
         maxPositions,
+        labels,
+      };
+    }
+    case 'whisper': {
+      const hidden = int(c, ['d_model']);
+      return {
+        family,
+        modelType,
+        hidden,
+        layers: int(c, ['encoder_layers']),
+        heads: int(c, ['encoder_attention_heads']),
+        encoderFfn: int(c, ['encoder_ffn_dim'], 4 * hidden),
+        decoderLayers: int(c, ['decoder_layers']),
+        decoderHeads: int(c, ['decoder_attention_heads']),
+        decoderFfn: int(c, ['decoder_ffn_dim'], 4 * hidden),
+        vocab: int(c, ['vocab_size']),
+        mels: int(c, ['num_mel_bins'], 80),
+        maxSourcePositions: int(c, ['max_source_positions'], 1500),
+        maxTargetPositions: int(c, ['max_target_positions'], 448),
+        decoderStartTokenId: num(c, 'decoder_start_token_id', 50257),
+        act: activationOf(c.activation_function ?? 'gelu', 'activation_function'),
         labels,
       };
     }

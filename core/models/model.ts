@@ -18,6 +18,12 @@ export interface ModelInputs {
   attention_mask?: Tensor;
   token_type_ids?: Tensor;
   pixel_values?: Tensor;
+  /** Whisper: f32 16 kHz mono samples [B, N], turned into log-mel features on the host. */
+  audio?: Tensor;
+  /** Whisper: log-mel features f32 [B, mels, frames] (instead of `audio`). */
+  input_features?: Tensor;
+  /** Whisper: decoder tokens i32 [B, S]. */
+  decoder_input_ids?: Tensor;
 }
 
 export interface ForwardOptions {
@@ -46,6 +52,16 @@ export interface StageContext {
 export interface Stage {
   readonly name: string;
   readonly kind: 'embed' | 'layer' | 'head';
+  /**
+   * The component this stage belongs to (`encoder`/`decoder`, `text`/`vision`), for sharding
+   * by component (core/shard/planner.ts); unset means the model is one component.
+   */
+  readonly group?: string;
+  /**
+   * The same layer as two stages, attention then feed-forward (hidden → hidden each), for
+   * sharding inside a layer; running them in order equals `run`.
+   */
+  readonly parts?: readonly Stage[];
   /** Embed: ignores `hidden`. Layer: hidden → hidden. Head: hidden → named outputs. */
   run(s: Scope, hidden: Tensor | null, ctx: StageContext): Promise<Tensor | Record<string, Tensor>>;
 }
@@ -69,6 +85,8 @@ export interface Architecture {
    * run them themselves; `Model.forward` hands over to this when it is set.
    */
   forward?(hal: Hal, inputs: ModelInputs, options: ForwardOptions): Promise<Outputs>;
+  /** The cache `Model.newCache` returns, for models with their own `forward` (Whisper's). */
+  newCache?(hal: Hal): KvCache;
 }
 
 export type Outputs = Map<string, Tensor>;
@@ -88,7 +106,12 @@ export interface Model {
   dispose(): void;
 }
 
-export type ArchitectureFactory = (config: ModelConfig, params: Params) => Architecture;
+/** `files` lets an architecture read more than config.json (Whisper: preprocessor_config.json). */
+export type ArchitectureFactory = (
+  config: ModelConfig,
+  params: Params,
+  files: ModelFiles,
+) => Architecture | Promise<Architecture>;
 
 /** Token ids (or token type ids) must index the embedding table: INVALID_PARAMS otherwise. */
 export function checkTokenIds(t: Tensor, size: number, field: string): void {
@@ -183,7 +206,11 @@ export function createModel(
       return params.bytes;
     },
     newCache: () =>
-      config.family === 'gpt2' || config.family === 'llama' ? new KvCache(hal, layers) : null,
+      arch.newCache
+        ? arch.newCache(hal)
+        : config.family === 'gpt2' || config.family === 'llama'
+          ? new KvCache(hal, layers)
+          : null,
     async forward(inputs, options = {}) {
       if (arch.forward) return arch.forward(hal, inputs, options);
       const { batch, seq } = arch.seqOf(inputs);
@@ -258,6 +285,10 @@ function freeOutputs(hal: Hal, outputs: Outputs): void {
 
 const architectures = new Map<ModelConfig['family'], ArchitectureFactory>();
 
+/** The architecture registered for a family (core/shard builds one stage range of a model). */
+export const architectureFor = (family: ModelConfig['family']): ArchitectureFactory | undefined =>
+  architectures.get(family);
+
 /** Architectures register themselves here (see `core/models/index.ts`). */
 export function registerArchitecture(family: ModelConfig['family'], f: ArchitectureFactory): void {
   architectures.set(family, f);
@@ -284,7 +315,7 @@ export async function loadModel(files: ModelFiles, hal: Hal): Promise<Model> {
   if (!factory) throw new TypeError(`No architecture registered for ${config.family}`);
   const params = createParams(weights, hal);
   try {
-    const arch = factory(config, params);
+    const arch = await factory(config, params, files);
     const model = createModel(files.id, config, hal, params, arch);
     model.free(await model.forward(arch.dummyInputs()));
     return model;

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     audio[i] = 0.5 * Math.sin((2 * Math.PI * 440 * i) / 16000 + (i * i) / 4e9);
   const ours = new LogMel(config);
   const oursMs: number[] = [];
-  let oursOut = new Float32Array(0);
+  let oursOut: Float32Array = new Float32Array(0);
   for (let r = 0; r < RUNS; r++) {
     const t = performance.now();
     oursOut = ours.compute(audio);
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const window = hannWindow(nFft);
   const filters = melFilterBank(bins, featureSize, config.samplingRate);
   const peerMs: number[] = [];
-  let peerOut = new Float32Array(0);
+  let peerOut: Float32Array = new Float32Array(0);
   for (let r = 0; r < RUNS; r++) {
     const t = performance.now();
     const half = nFft / 2;

@@ -5,6 +5,9 @@
  * Runs a Hugging Face model directory on our kernels in Node (WebGPU through Dawn) and writes
  * every output under Hugging Face's names: last_hidden_state, pooler_output, logits,
  * hidden_states.<i> and, with --generate, generated_ids (int64, prompt + new tokens).
+ * Whisper (inputs audio or input_features, optional decoder_input_ids) writes input_features,
+ * encoder_last_hidden_state, encoder_/decoder_hidden_states.<i>, logits and, with --generate,
+ * generated_ids as transformers' generate returns them for Whisper: new tokens only.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { createHal, type Hal } from '../../../kernels/hal/hal';
@@ -21,6 +24,7 @@ import {
   type WritableTensor,
   writeSafetensors,
 } from '../safetensors';
+import { parseWhisperGenerationConfig, transcribeIds } from '../whisper-generate';
 
 interface Args {
   dir: string;
@@ -56,14 +60,22 @@ export function parseArgs(argv: readonly string[]): Args {
   return { dir, inputs, out, backend, generate };
 }
 
-/** Reads input_ids / attention_mask / token_type_ids (as i32) and pixel_values (as f32). */
+/**
+ * Reads input_ids / attention_mask / token_type_ids / decoder_input_ids (as i32) and
+ * pixel_values / audio / input_features (as f32).
+ */
 export function readInputs(bytes: Uint8Array): ModelInputs {
   const header = parseSafetensorsHeader(bytes, { file: 'inputs', fileSize: bytes.length });
   const inputs: ModelInputs = {};
   for (const [name, info] of header.tensors) {
-    if (name === 'pixel_values') {
-      inputs.pixel_values = cpuTensor(readFloat32(bytes, header, name), info.shape);
-    } else if (name === 'input_ids' || name === 'attention_mask' || name === 'token_type_ids') {
+    if (name === 'pixel_values' || name === 'audio' || name === 'input_features') {
+      inputs[name] = cpuTensor(readFloat32(bytes, header, name), info.shape);
+    } else if (
+      name === 'input_ids' ||
+      name === 'attention_mask' ||
+      name === 'token_type_ids' ||
+      name === 'decoder_input_ids'
+    ) {
       inputs[name] = cpuTensor(readInt32(bytes, header, name), info.shape);
     }
   }
@@ -97,7 +109,21 @@ export async function infer(args: Args): Promise<Record<string, WritableTensor>>
   } finally {
     model.free(outputs);
   }
-  if (args.generate > 0) {
+  if (args.generate > 0 && model.config.family === 'whisper') {
+    // transformers' generate for Whisper: the new tokens only, the final eos removed.
+    const gen = parseWhisperGenerationConfig(
+      await readJsonFile(files, 'generation_config.json'),
+      model.config,
+    );
+    const { generatedIds } = await transcribeIds(model, inputs, gen, {
+      maxNewTokens: args.generate,
+    });
+    result.generated_ids = {
+      dtype: 'I64',
+      shape: [1, generatedIds.length],
+      data: Int32Array.from(generatedIds),
+    };
+  } else if (args.generate > 0) {
     const ids = inputs.input_ids as Tensor;
     if (ids.shape[0] !== 1) throw new Error('--generate runs one prompt (batch 1)');
     const gen = await readJsonFile<{ eos_token_id?: number | number[] }>(
