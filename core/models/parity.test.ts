@@ -13,10 +13,12 @@ import { createHal, type Hal } from '../../kernels/hal/hal';
 import { cpuTensor, cpuToDense } from '../../kernels/tensor/tensor';
 import { nodeGpu } from '../../kernels/testing/node-gpu';
 import { readInputs } from './cli/infer';
+import type { WhisperConfig } from './config';
 import { generateAll, loadModel, type Model } from './index';
 import { readJsonFile } from './model-files';
 import { modelFilesFromDir } from './model-files-node';
 import { parseSafetensorsHeader, readFloat32, readInt32 } from './safetensors';
+import { parseWhisperGenerationConfig, transcribeIds } from './whisper-generate';
 
 const FIXTURES = resolve(import.meta.dirname, '../../tests/fixtures/models');
 const MAX_ABS = 1e-4;
@@ -112,6 +114,28 @@ describe.each(backends)('parity with PyTorch on %s', (backendName, makeHal) => {
           stopTokenIds: eos === undefined ? [] : [eos].flat(),
         });
         expect(got).toEqual(want);
+      });
+
+    // Whisper: transformers' generate (language detection, forced task, suppression) on audio.
+    if (existsSync(join(dir, 'generation_config.json')) && name.startsWith('whisper'))
+      it('transcribes the same greedy tokens as transformers generate', {
+        timeout: 120_000,
+      }, async () => {
+        const ref = await loadReference(dir);
+        const want = [...readInt32(ref.bytes, ref.header, 'generated_ids')];
+        const sequence = [...readInt32(ref.bytes, ref.header, 'generated_sequence')];
+        const inputs = readInputs(new Uint8Array(await readFile(join(dir, 'inputs.safetensors'))));
+        const gen = parseWhisperGenerationConfig(
+          await readJsonFile(modelFilesFromDir(dir), 'generation_config.json'),
+          model.config as WhisperConfig,
+        );
+        // generated_ids drops a final eos; the generation that made it had one more step.
+        const endedOnEos = sequence[sequence.length - 1] === gen.eosTokenId;
+        const got = await transcribeIds(model, { audio: inputs.audio }, gen, {
+          maxNewTokens: want.length + (endedOnEos ? 1 : 0),
+        });
+        expect([...got.init, ...got.tokens]).toEqual(sequence);
+        expect(got.generatedIds).toEqual(want);
       });
 
     afterAll(() => model?.dispose());
