@@ -26,6 +26,7 @@ import { hedged } from './hedge';
 import { type HostEntry, HostRegistry, type RegistryOptions } from './host-registry';
 import { LatencyModel, type LatencyModelOptions } from './latency-model';
 import { PoolMetrics } from './pool-metrics';
+import type { JournalStats, RequestJournal } from './request-journal';
 import { type Priority, type QueuedJob, Scheduler, type SchedulerSnapshot } from './scheduler';
 
 export interface RunOptions {
@@ -68,11 +69,12 @@ interface WaitingJob extends QueuedJob {
   assign(host: HostEntry): void;
 }
 
-/** What the popup and `status` show about the queue and placement. */
+/** What the popup shows about the queue and placement (`ScheduleView` on the wire). */
 export interface ScheduleStatus extends SchedulerSnapshot {
   hedges: { launched: number; won: number };
   /** Requests that ended with TIMEOUT (deadline passed), queued or running. */
   deadlineMisses: number;
+  journal: JournalStats | null;
 }
 
 interface PendingRun {
@@ -107,6 +109,8 @@ export class Coordinator {
   private readonly hostSlots: number;
   private readonly counts = { hedgesLaunched: 0, hedgesWon: 0, deadlineMisses: 0 };
   private pumping = false;
+  /** The page-request journal, when the extension wires one in (for its counts). */
+  journal: RequestJournal | undefined;
   private nextRunId = 1;
   private nextJobId = 1;
 
@@ -259,6 +263,7 @@ export class Coordinator {
       ...this.queue.snapshot(),
       hedges: { launched: this.counts.hedgesLaunched, won: this.counts.hedgesWon },
       deadlineMisses: this.counts.deadlineMisses,
+      journal: this.journal?.stats() ?? null,
     };
   }
 

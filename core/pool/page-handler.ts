@@ -2,7 +2,13 @@
  * Answers one page request: validate everything, then do the work, and always produce exactly
  * one reply — a result or a typed error. Runs in the coordinator, never in the content script.
  */
-import { AbortedError, BadMessageError, NotGrantedError, toWireError } from '../protocol/errors';
+import {
+  AbortedError,
+  BadMessageError,
+  CoordinatorLostError,
+  NotGrantedError,
+  toWireError,
+} from '../protocol/errors';
 import type { TaskName, TaskParamsByName } from '../protocol/host';
 import type { TokenEvent } from '../protocol/inference';
 import type {
@@ -28,6 +34,7 @@ import type { OriginGate } from '../security/origin-gate';
 import type { OriginLimiter } from '../security/rate-limiter';
 import { assertNever } from '../util/assert-never';
 import type { Coordinator, RunOptions } from './coordinator';
+import { RequestJournal } from './request-journal';
 
 export interface PageContext {
   coordinator: Coordinator;
@@ -44,6 +51,10 @@ export interface PageContext {
   emit?: (event: ProgressEvent | TokenEvent) => void;
   /** The shared model store, as the coordinator sees it. */
   models: ModelsContext;
+  /** Where accepted requests are written down until answered (survives a worker restart). */
+  journal?: RequestJournal;
+  /** The page frame this channel serves (`tab:frame`), stable across worker restarts. */
+  scope?: string;
 }
 
 export interface ModelsContext {
@@ -58,8 +69,20 @@ export async function handlePageRequest(raw: unknown, ctx: PageContext): Promise
   const id = idOf(raw);
   try {
     const request = parsePageRequest(raw);
-    const deadlineAtMs =
+    let deadlineAtMs =
       Date.now() + (request.deadlineMs ?? ctx.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS);
+    const journalKey = RequestJournal.keyOf(ctx.origin, ctx.scope ?? '', request.id);
+    if (request.resume) {
+      // Sent again by the relay after a restart: run it only if the old worker journaled it,
+      // and only under its first deadline.
+      const entry = ctx.scope ? await ctx.journal?.resume(journalKey) : undefined;
+      if (!entry) {
+        throw new CoordinatorLostError(
+          'The extension restarted while this request ran and cannot resume it; send it again',
+        );
+      }
+      deadlineAtMs = entry.deadlineAtMs;
+    }
     // Limits first (cheap, and they keep a flood off the grant lookups), then the grant.
     const release = ctx.limiter.acquire(ctx.origin);
     try {
@@ -78,10 +101,17 @@ export async function handlePageRequest(raw: unknown, ctx: PageContext): Promise
       }
       const controller = new AbortController();
       ctx.inflight?.set(request.id, controller);
+      ctx.journal?.accept({
+        key: journalKey,
+        op: request.op,
+        deadlineAtMs,
+        acceptedAtMs: Date.now(),
+      });
       try {
         return await run(request, ctx, deadlineAtMs, controller.signal);
       } finally {
         ctx.inflight?.delete(request.id);
+        ctx.journal?.end(journalKey);
       }
     } finally {
       release();

@@ -14,12 +14,17 @@ export interface PageChannelOptions {
   origin: string;
   /** For session channels: announce the session on the channel first. */
   session?: SessionEvent['transport'];
+  /**
+   * The page frame behind the channel (`tab:frame`), where the browser tells: it keys the
+   * request journal, so a relay can resume its requests on a restarted worker.
+   */
+  scope?: string;
 }
 
 export function servePageChannel(
   channel: Channel<unknown, PageReply | SessionEvent | PageEvent>,
   options: PageChannelOptions,
-  ctx: Omit<PageContext, 'origin' | 'inflight' | 'emit'>,
+  ctx: Omit<PageContext, 'origin' | 'inflight' | 'emit' | 'scope'>,
 ): void {
   if (options.session) {
     channel.post({
@@ -34,6 +39,7 @@ export function servePageChannel(
   const pageCtx = {
     ...ctx,
     origin: options.origin,
+    ...(options.scope ? { scope: options.scope } : {}),
     inflight: new Map<string, AbortController>(),
     emit: (event: PageEvent) => channel.post(event),
   };

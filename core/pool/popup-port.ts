@@ -20,7 +20,7 @@ import type { PoolMetrics } from './pool-metrics';
 
 /** What the popup port reads beyond the registry; absent parts show as empty. */
 export interface PopupSources {
-  coordinator?: Pick<Coordinator, 'residentModels' | 'taskOnHost'>;
+  coordinator?: Pick<Coordinator, 'residentModels' | 'taskOnHost' | 'schedule'>;
   downloads?: DownloadTracker;
 }
 
@@ -52,6 +52,7 @@ export function servePopupChannel(
       hosts: hostViews(),
       downloads: sources.downloads?.list() ?? [],
       metrics: metrics.series(),
+      ...(sources.coordinator ? { schedule: sources.coordinator.schedule() } : {}),
       consent: {
         pending: gate.pendingPrompts(),
         granted: granted.map((g) => ({ origin: g.origin, grantedAt: g.grantedAt })),

@@ -33,6 +33,7 @@ import type { ModelsContext } from './page-handler';
 import { senderOrigin, servePageChannel } from './page-sessions';
 import { PoolSizer } from './pool-sizer';
 import { servePopupChannel, throttle } from './popup-port';
+import { RequestJournal } from './request-journal';
 import { Respawner } from './respawner';
 import { loadSettings, SETTINGS_KEY } from './settings';
 import { BRIDGE_PATH, ensureOffscreenHost, ensurePoolTabs, hasOffscreen } from './spawner';
@@ -61,7 +62,18 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
     list: async () =>
       (await db.models.orderBy('lastUsedAt').reverse().toArray()).map(toModelSummary),
   };
-  const pageContext = { coordinator, extensionVersion, gate, limiter: new OriginLimiter(), models };
+  // Accepted page requests, kept in storage.session until answered: a restarted worker can
+  // resume the ones their relay sends again (docs/architecture.md, "Request journal").
+  const journal = new RequestJournal(browser.storage?.session);
+  coordinator.journal = journal;
+  const pageContext = {
+    coordinator,
+    extensionVersion,
+    gate,
+    limiter: new OriginLimiter(),
+    models,
+    journal,
+  };
   coordinator.start();
   showHealthOnBadge(gate, registry);
   const downloads = trackDownloads(registry);
@@ -82,9 +94,13 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
           port.disconnect(); // no origin the browser vouches for, no service
           return;
         }
+        const tabId = port.sender?.tab?.id;
+        const scope = tabId === undefined ? undefined : `${tabId}:${port.sender?.frameId ?? 0}`;
         servePageChannel(
           runtimePortChannel<unknown, PageReply | SessionEvent | PageEvent>(port),
-          port.name === SESSION_PORT_NAME ? { origin, session: 'relay' } : { origin },
+          port.name === SESSION_PORT_NAME
+            ? { origin, session: 'relay' }
+            : { origin, ...(scope ? { scope } : {}) },
           pageContext,
         );
         return;

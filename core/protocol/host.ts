@@ -202,6 +202,22 @@ export interface PoolHostView extends HostSummary {
   residentModels: string[];
 }
 
+/** The pool's queue as the popup may show it (core/pool/scheduler.ts, request-journal.ts). */
+export interface ScheduleView {
+  /** Jobs waiting for a host slot. */
+  queued: number;
+  byPriority: { interactive: number; background: number };
+  /** Waiting jobs per model id (or op name for tensor ops). */
+  byQueue: Record<string, number>;
+  /** Origins with work waiting. */
+  origins: number;
+  hedges: { launched: number; won: number };
+  /** Requests that ended with TIMEOUT, queued or running. */
+  deadlineMisses: number;
+  /** Accepted page requests not yet answered; requests resumed or dropped after a restart. */
+  journal: { open: number; leftOver: number; resumed: number; abandoned: number } | null;
+}
+
 /** A model download in flight, from the storage downloader's progress events. */
 export interface DownloadView {
   modelId: string;
@@ -222,6 +238,8 @@ export interface PoolStatusMessage {
   downloads: DownloadView[];
   /** The last minute, per second: finished requests and their median latency. */
   metrics: MetricsSeries;
+  /** The coordinator's queue, hedges, deadline misses and request journal (absent in tests). */
+  schedule?: ScheduleView;
   consent: {
     /** Origins waiting for the user's answer, oldest first. */
     pending: { origin: string; askedAtMs: number }[];

@@ -57,6 +57,18 @@ export const DEFAULT_DEADLINE_MS = 30_000;
 export type RequestPriority = 'interactive' | 'background';
 /** Ops safe to run twice, so `hedge` may send a second copy (the first answer wins). */
 export const HEDGEABLE_OPS = ['matmul', 'run', 'embed', 'classify'] as const;
+/**
+ * Ops a relay may send again, marked `resume`, when the coordinator restarted while they ran:
+ * they have no side effects and stream nothing, so running them twice cannot show.
+ */
+export const RESUMABLE_OPS = [
+  ...HEDGEABLE_OPS,
+  'hello',
+  'status',
+  'echo',
+  'models.list',
+  'models.defaults',
+] as const;
 
 interface RequestBase {
   tabpool: number;
@@ -66,6 +78,8 @@ interface RequestBase {
   priority?: RequestPriority;
   /** Latency-critical: a slow first host gets a second copy on another host (HEDGEABLE_OPS). */
   hedge?: boolean;
+  /** Set by the relay only: this request was in flight when the coordinator restarted. */
+  resume?: true;
 }
 
 export interface HelloRequest extends RequestBase {
@@ -306,6 +320,7 @@ const EnvelopeSchema = v.object({
   ),
   priority: v.optional(v.picklist(['interactive', 'background'])),
   hedge: v.optional(v.boolean()),
+  resume: v.optional(v.literal(true)),
 });
 const CancelParamsSchema = v.object({ id: IdSchema });
 
@@ -370,6 +385,7 @@ export function parsePageRequest(data: unknown): PageRequest {
     deadlineMs: env.deadlineMs,
     ...(env.priority ? { priority: env.priority } : {}),
     ...(env.hedge ? { hedge: true } : {}),
+    ...(env.resume ? { resume: true as const } : {}),
   };
   switch (env.op) {
     case 'hello':

@@ -55,9 +55,11 @@ function testPort() {
       for (const cb of [...onMessage]) cb(m);
     },
     hangUp: () => {
-      for (const cb of [...onClose]) cb();
+      // Listeners of this connection only: a close handler may open the next one.
+      const closes = [...onClose];
       onMessage.clear();
       onClose.clear();
+      for (const cb of closes) cb();
     },
   };
 }
@@ -153,7 +155,7 @@ describe('content relay', () => {
 
   it('fails in-flight requests with COORDINATOR_LOST when the extension goes away, then reconnects', async () => {
     const { win, port } = setup();
-    win.postMessage({ tabpool: 1, id: 'a', op: 'hello' }, '*');
+    win.postMessage({ tabpool: 1, id: 'a', op: 'access' }, '*');
     await tick();
     port.hangUp();
     await tick();
@@ -163,6 +165,25 @@ describe('content relay', () => {
     await tick();
     expect(port.connects()).toBe(2);
     expect(port.received.at(-1)).toMatchObject({ id: 'b' });
+  });
+
+  it('sends a request safe to run twice again, once, marked resume, after the extension restarts', async () => {
+    const { win, port } = setup();
+    win.postMessage({ tabpool: 1, id: 'a', op: 'hello' }, '*');
+    await tick();
+    port.hangUp();
+    await tick();
+    expect(replies(win)).toHaveLength(0); // not answered yet: it went to the new worker
+    expect(port.connects()).toBe(2);
+    expect(port.received.at(-1)).toMatchObject({ id: 'a', op: 'hello', resume: true });
+    port.hangUp(); // lost again: now it ends, typed
+    await tick();
+    expect(replies(win)).toMatchObject([
+      { id: 'a', ok: false, error: { code: 'COORDINATOR_LOST' } },
+    ]);
+    win.postMessage({ tabpool: 1, id: 'p', op: 'hello', resume: true }, '*');
+    await tick();
+    expect(replies(win).at(-1)).toMatchObject({ id: 'p', error: { code: 'BAD_MESSAGE' } });
   });
 
   it('transfers reply buffers to the page', async () => {

@@ -23,6 +23,7 @@ import {
   classifyWindowMessage,
   idOf,
   type PageReply,
+  RESUMABLE_OPS,
 } from '../protocol/page';
 import { collectBuffers, MAX_TENSOR_BYTES } from '../protocol/tensor';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../protocol/version';
@@ -49,7 +50,10 @@ export interface RelayOptions {
 export function startContentRelay(options: RelayOptions): () => void {
   const win = options.window;
   const targetOrigin = win.location.origin === 'null' ? '*' : win.location.origin;
-  const pending = new Set<string>();
+  /** Requests sent and not answered, kept so they can be sent again after a restart. */
+  const pending = new Map<string, unknown>();
+  /** Requests already sent again once: a second loss ends them. */
+  const resumed = new Set<string>();
   let port: Channel<PageReply | PageEvent, unknown> | null = null;
 
   const reply = (message: PageReply) => {
@@ -67,18 +71,32 @@ export function startContentRelay(options: RelayOptions): () => void {
         win.postMessage(message, targetOrigin); // a streamed event: the request goes on
         return;
       }
-      if (message.id !== null) pending.delete(message.id);
+      if (message.id !== null) {
+        pending.delete(message.id);
+        resumed.delete(message.id);
+      }
       reply(message);
     });
     p.onClose(() => {
       if (port === p) port = null;
-      for (const id of pending) {
+      // The coordinator restarted. Work that is safe to run twice goes to the new one, marked
+      // `resume` (it runs only if the old one journaled it); the rest ends here, typed.
+      const lost = [...pending];
+      pending.clear();
+      for (const [id, data] of lost) {
+        const op = (data as { op?: unknown }).op;
+        if (!resumed.has(id) && (RESUMABLE_OPS as readonly unknown[]).includes(op)) {
+          resumed.add(id);
+          pending.set(id, data);
+          ensurePort().post({ ...(data as object), resume: true });
+          continue;
+        }
+        resumed.delete(id);
         fail(
           id,
           new CoordinatorLostError('The extension restarted while this request ran; send it again'),
         );
       }
-      pending.clear();
     });
     port = p;
     return p;
@@ -130,7 +148,10 @@ export function startContentRelay(options: RelayOptions): () => void {
           },
         );
       }
-      pending.add(env.id);
+      if ((data as { resume?: unknown }).resume !== undefined) {
+        throw new BadMessageError('resume is set by the extension, not by pages');
+      }
+      pending.set(env.id, data);
       ensurePort().post(data);
     } catch (e) {
       fail(id, e);

@@ -79,7 +79,7 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
       });
     });
   /** Tasks running here, by run id: what `task-cancel` stops. */
-  const running = new Map<number, AbortController>();
+  const running = new Map<number, { controller: AbortController; conn: HostConnection }>();
   let connections = 0;
   let stopped = false;
   let current: HostConnection | null = null;
@@ -109,7 +109,7 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
         return;
       }
       if (msg.type === 'task-cancel') {
-        running.get(msg.runId)?.abort();
+        running.get(msg.runId)?.controller.abort();
         return;
       }
       if (msg.type === 'run') void runOp(conn, msg);
@@ -120,6 +120,9 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
     conn.data.onMessage(onData);
     conn.control.onClose(() => {
       conn.data.close();
+      // The coordinator that asked is gone (a worker restart): nobody can take these answers,
+      // so stop the work (a long generation would hold this host for nothing).
+      for (const r of running.values()) if (r.conn === conn) r.controller.abort();
       if (current === conn) current = null;
       scheduleReconnect();
     });
@@ -162,7 +165,7 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
   const runTask = async (conn: HostConnection, msg: TaskRequest) => {
     inflight++;
     const controller = new AbortController();
-    running.set(msg.runId, controller);
+    running.set(msg.runId, { controller, conn });
     try {
       const result = await tasks(msg.task, msg.params, {
         onProgress: (progress: unknown) =>
