@@ -166,4 +166,32 @@ describe('servePopupChannel', () => {
     host.post({ type: 'task-result', runId: 77, result: {} });
     await until(() => lastStatus(received)?.downloads.length === 0);
   });
+
+  it('forgets a download whose host died, and one silent for too long', async () => {
+    const { coordinator, received, runtime, data } = await setup();
+    await until(() => lastStatus(received)?.hosts[0]?.state === 'ready');
+    let nowMs = 1_000;
+    const quiet = trackDownloads(coordinator.registry, { staleAfterMs: 500, now: () => nowMs });
+    const host = messagePortChannel<CoordinatorToHost, HostToCoordinator>(data.port2);
+    const file = { path: 'model.safetensors', bytes: 1, totalBytes: 2 };
+    host.post({
+      type: 'task-progress',
+      runId: 5,
+      progress: { modelId: 'org/m@main', bytes: 1, totalBytes: 2, file },
+    });
+    await until(() => quiet.list().length === 1);
+    nowMs += 501; // no word for longer than staleAfterMs: a cancelled task may never answer
+    expect(quiet.list()).toEqual([]);
+
+    host.post({
+      type: 'task-progress',
+      runId: 6,
+      progress: { modelId: 'org/m@main', bytes: 1, totalBytes: 2, file },
+    });
+    await until(() => (lastStatus(received)?.downloads.length ?? 0) === 1);
+    runtime.stop(); // the host's page goes away: its ports close
+    data.port1.close();
+    await until(() => lastStatus(received)?.hosts[0]?.state === 'dead');
+    await until(() => lastStatus(received)?.downloads.length === 0);
+  });
 });
