@@ -5,27 +5,15 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DIGITS, TEXT } from './demo/models.js';
 
 const root = resolve(import.meta.dirname, '..');
 export const DEMO_MODELS_DIR = resolve(root, 'tools/demo/models');
 
-/** Repo → the files a page asks tabpool to load (eval.json stays out: it is PyTorch's answers). */
-export const DEMO_MODELS = {
-  'tabpool-demo/mnist-vit': {
-    dir: 'mnist-vit',
-    files: ['config.json', 'model.safetensors', 'preprocessor_config.json'],
-  },
-  'tabpool-demo/kjv-gpt2': {
-    dir: 'kjv-gpt2',
-    files: [
-      'config.json',
-      'model.safetensors',
-      'tokenizer.json',
-      'tokenizer_config.json',
-      'generation_config.json',
-    ],
-  },
-};
+/** Repo → folder and the files a page asks tabpool to load (eval.json is PyTorch's answers). */
+export const DEMO_MODELS = Object.fromEntries(
+  [DIGITS, TEXT].map(({ repo, dir, files }) => [repo, { dir, files }]),
+);
 
 /**
  * Puts every demo model on `hub` under revision `main`.

@@ -6,7 +6,12 @@ import { extname, join, normalize, resolve } from 'node:path';
 export const PAGES_DIR = resolve(import.meta.dirname, '../tests/pages');
 /** The built page SDK (`npm run build:client`), served beside the pages as /tabpool-client.js. */
 export const CLIENT_DIR = resolve(import.meta.dirname, '../dist/client');
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+};
 
 /**
  * Serves files from `dirs`, the first that has the path winning.
