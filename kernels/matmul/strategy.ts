@@ -128,11 +128,13 @@ export const GEMV_MAX_ROWS = 4;
 
 /**
  * Subgroup-matrix tiles: [subgroup rows, cols, result matrices per subgroup rows, cols, bk].
- * H100 sweep at 4096³ f16 (bench:kernels -- --full --f16-only, 2026-11-27, cuBLAS fp16 673
- * TFLOPS in the same call), TFLOPS by tile, single / double-buffered shared tiles:
- * 2×2 subgroups of 4×4 matrices (128×128) 158.9 / 34.4; 2×4 of 4×2 (128×128) 138.4 / 81.3;
- * 2×2 of 2×2 (64×64) – / 62.7; 4×2 of 2×4 – / 62.5; bk 16 – / 68.1. Double buffering lost
- * everywhere (46 KB of workgroup memory: one workgroup per SM).
+ * H100 sweeps at 4096³ f16 (bench:kernels -- --full, 2026-11-27, three calls; cuBLAS fp16
+ * 673–686 TFLOPS in the same calls; results in kernels/bench/results/h100-f16-*.txt), TFLOPS:
+ * 2×2 subgroups of 4×4 matrices (128×128 tile), single-buffered: 158.9 / 159.3 / 160.0 (bk 16:
+ * 164.5 / 166.8; bk 64: 153.1; 16-byte loads: 156.1 / 160.0; double-buffered: 34.4 / 26.0 /
+ * 35.0); 2×4 of 4×4: 160.3 / 109.4; 4×2 of 4×4: 158.3 / 68.4; 2×4 of 4×2: 138.4 / 139.6 /
+ * 95.2; 2×2 of 2×2: 129.3 / 121.4; 4×8 or 8×4 per subgroup: 17.8 / 18.9 (register spills).
+ * Without staging (matrices loaded from storage) the 2×2 of 4×4 tile did 73.2.
  */
 export const SUBGROUP_MATRIX_TILES = {
   large: [2, 2, 4, 4, 32],
