@@ -10,11 +10,14 @@ import {
   UnsupportedOpError,
 } from '../../core/protocol/errors';
 import type { Backend, OpInputs, OpName, OpParams } from '../backend/ops';
+import { castCpu } from '../cast/cpu';
 import { createCpuBackend } from '../cpu/backend';
 import type { TypedArray } from '../tensor/dtype';
 import { cpuToDense, type Tensor } from '../tensor/tensor';
 import { createWebGpuBackend, type WebGpuBackend } from '../webgpu/backend';
 import { createGpuContext } from '../webgpu/context';
+import { createWebnnBackend } from '../webnn/backend';
+import type { ML, MLContextOptions } from '../webnn/types';
 import type { Capabilities } from './capabilities';
 
 export interface Hal {
@@ -24,9 +27,18 @@ export interface Hal {
   readonly capabilities: Capabilities | null;
   /** Which backend ran each op (counts), for logs and the popup. */
   readonly placements: Map<string, number>;
+  /**
+   * Storage precision for weights: 'f16' where the adapter has `shader-f16` and the caller did
+   * not ask for f32; `uploadWeight` follows it (matmuls then read f16, sum in f32).
+   */
+  readonly precision: 'f32' | 'f16';
+  /** Why WebNN was asked for and not used (the browser's error), or null. */
+  readonly webnnError: string | null;
   run<K extends OpName>(op: K, inputs: OpInputs<K>, params: OpParams<K>): Promise<Tensor>;
   /** Puts a CPU tensor on the preferred backend. */
   upload(t: Tensor): Tensor;
+  /** Like `upload`, stored as f16 when `precision` is 'f16' (f32 tensors only; others as they are). */
+  uploadWeight(t: Tensor): Tensor;
   read(t: Tensor): Promise<TypedArray>;
   dispose(t: Tensor): void;
 }
@@ -35,6 +47,11 @@ export interface HalOptions {
   /** `navigator.gpu` in a browser, Dawn's `create()` in Node; omit for CPU only. */
   gpu?: GPU | null;
   adapterOptions?: GPURequestAdapterOptions;
+  /** `navigator.ml`: WebNN runs first where a context can be created; omit for none. */
+  webnn?: ML | null;
+  webnnOptions?: MLContextOptions;
+  /** 'auto' (the default): f16 weights where the adapter has shader-f16; 'f32' never. */
+  precision?: 'auto' | 'f32';
 }
 
 /**
@@ -46,10 +63,26 @@ export interface HalOptions {
 export async function createHal(options: HalOptions = {}): Promise<Hal> {
   const adapter = options.gpu ? await options.gpu.requestAdapter(options.adapterOptions) : null;
   const gpu = adapter ? createWebGpuBackend(await createGpuContext(adapter)) : null;
-  return halFromBackends(gpu ? [gpu, createCpuBackend()] : [createCpuBackend()], gpu);
+  const webnn =
+    options.webnn !== undefined
+      ? await createWebnnBackend(options.webnn, options.webnnOptions)
+      : null;
+  const backends: Backend[] = [
+    ...(webnn?.backend ? [webnn.backend] : []),
+    ...(gpu ? [gpu] : []),
+    createCpuBackend(),
+  ];
+  return halFromBackends(backends, gpu, {
+    precision: options.precision === 'f32' || !gpu?.context.caps.shaderF16 ? 'f32' : 'f16',
+    webnnError: webnn?.error ?? null,
+  });
 }
 
-export function halFromBackends(backends: Backend[], gpu: WebGpuBackend | null = null): Hal {
+export function halFromBackends(
+  backends: Backend[],
+  gpu: WebGpuBackend | null = null,
+  extra: { precision?: 'f32' | 'f16'; webnnError?: string | null } = {},
+): Hal {
   const cpu = backends.find((b) => b.name === 'cpu');
   if (!cpu) throw new TypeError('The CPU backend must be present');
   const byName = new Map(backends.map((b) => [b.name, b]));
@@ -71,6 +104,8 @@ export function halFromBackends(backends: Backend[], gpu: WebGpuBackend | null =
     gpu,
     capabilities: gpu?.context.caps ?? null,
     placements,
+    precision: extra.precision ?? 'f32',
+    webnnError: extra.webnnError ?? null,
     async run(op, inputs, params) {
       const backend = backends.find(
         (b) => b.ops[op] !== undefined && b.supports(op, inputs, params),
@@ -98,6 +133,11 @@ export function halFromBackends(backends: Backend[], gpu: WebGpuBackend | null =
       }
     },
     upload: (t) => (backends[0] as Backend).upload(t),
+    uploadWeight(t) {
+      if (extra.precision !== 'f16' || t.dtype !== 'f32' || !gpu)
+        return (backends[0] as Backend).upload(t);
+      return gpu.upload(castCpu([t], { dtype: 'f16' }));
+    },
     async read(t) {
       const onCpu = await owner(t).read(t);
       return cpuToDense(onCpu);

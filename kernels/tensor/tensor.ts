@@ -6,6 +6,8 @@
  * shape/strides/offset and share the storage: no copy until a kernel needs contiguous input,
  * where the backend's `contiguous` op materialises it.
  */
+
+import type { MLTensor } from '../webnn/types';
 import { allocate, type DType, dtypeOf, type TypedArray } from './dtype';
 import {
   broadcastStrides,
@@ -30,7 +32,19 @@ export interface GpuStorage {
   readonly owner: object;
 }
 
-export type Storage = CpuStorage | GpuStorage;
+/**
+ * A WebNN tensor. WebNN creates tensors asynchronously while our ops return synchronously, so
+ * the storage holds the promise of the MLTensor that the op's dispatch writes (kernels/webnn).
+ */
+export interface WebnnStorage {
+  readonly backend: 'webnn';
+  readonly tensor: Promise<MLTensor>;
+  readonly length: number;
+  /** The MLContext's backend that created it. */
+  readonly owner: object;
+}
+
+export type Storage = CpuStorage | GpuStorage | WebnnStorage;
 
 export interface Tensor {
   readonly dtype: DType;
