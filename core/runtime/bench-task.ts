@@ -9,7 +9,7 @@
 import type { Backend } from '../../kernels/backend/ops';
 import { timeBatches, timeGpu } from '../../kernels/bench/measure';
 import { createCpuBackend } from '../../kernels/cpu/backend';
-import { createHal, type Hal } from '../../kernels/hal/hal';
+import { type Hal, halFromBackends } from '../../kernels/hal/hal';
 import { cpuTensor, type Tensor } from '../../kernels/tensor/tensor';
 import { createWebGpuBackend } from '../../kernels/webgpu/backend';
 import { createGpuContext, type GpuContext } from '../../kernels/webgpu/context';
@@ -75,7 +75,7 @@ function checkParams(p: BenchmarkTask): void {
 async function openBackends(gpu: GPU | undefined): Promise<BenchBackend[]> {
   const cpu = createCpuBackend();
   const out: BenchBackend[] = [
-    { name: 'cpu', adapter: null, backend: cpu, gpu: null, hal: await createHal() },
+    { name: 'cpu', adapter: null, backend: cpu, gpu: null, hal: halFromBackends([cpu]) },
   ];
   const adapter = await gpu?.requestAdapter().catch(() => null);
   if (gpu && adapter) {
@@ -83,13 +83,13 @@ async function openBackends(gpu: GPU | undefined): Promise<BenchBackend[]> {
     const backend = createWebGpuBackend(ctx);
     const info = adapter.info as Partial<GPUAdapterInfo> | undefined;
     const name = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ');
-    // The model forward gets its own HAL (own device) so its buffers are freed with it.
+    // One device for kernels and models; destroyed when the benchmark ends.
     out.push({
       name: 'webgpu',
       adapter: name || 'unknown adapter',
       backend,
       gpu: ctx,
-      hal: await createHal({ gpu }),
+      hal: halFromBackends([backend, createCpuBackend()], backend),
     });
   }
   return out;

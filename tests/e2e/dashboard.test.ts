@@ -94,6 +94,12 @@ describe('popup and dashboard', () => {
       await p.waitForFunction(
         () => Number(document.querySelector('[data-field="requests-minute"]')?.textContent) >= 6,
       );
+      // Heap sizes arrive with the first heartbeat after hello.
+      await p.waitForFunction(() =>
+        [...document.querySelectorAll('[data-field="memory"]')].every(
+          (e) => e.textContent !== 'not reported',
+        ),
+      );
       const view = await readView(p);
       expect(view.state).toBe('busy'); // requests finished in the last minute
       expect(view.headline).toBe('2 of 2 hosts ready');
@@ -130,7 +136,14 @@ describe('popup and dashboard', () => {
     );
     await proxy.held;
     const id = `${SLOW_REPO}@main`;
-    await popup.waitForSelector(`.download[data-model="${id}"]`);
+    // The bar climbs to where the proxy holds the body, and stays there.
+    await popup.waitForFunction(
+      (model) =>
+        Number(
+          document.querySelector<HTMLElement>(`.download[data-model="${model}"]`)?.dataset.percent,
+        ) >= 35,
+      id,
+    );
     const bar = await popup.$eval(`.download[data-model="${id}"]`, (el) => ({
       percent: Number((el as HTMLElement).dataset.percent),
       value: Number(el.querySelector('progress')?.getAttribute('value')),
@@ -145,7 +158,15 @@ describe('popup and dashboard', () => {
     expect(bar.text).toMatch(/^\d+% · [\d.]+ (KB|MB) of [\d.]+ (KB|MB) · model\.safetensors$/);
     await shot(popup, 'popup-downloading.png');
 
-    await dash.waitForSelector(`.model[data-model="${id}"] [data-field="model-progress"]`);
+    await dash.waitForFunction(
+      (model) =>
+        Number(
+          document.querySelector<HTMLElement>(
+            `.model[data-model="${model}"] [data-field="model-progress"]`,
+          )?.dataset.percent,
+        ) >= 35,
+      id,
+    );
     const row = await dash.$eval(`.model[data-model="${id}"]`, (el) => ({
       state: (el as HTMLElement).dataset.state,
       percent: Number(
@@ -166,8 +187,44 @@ describe('popup and dashboard', () => {
     });
     await popup.waitForSelector('.download', { state: 'detached' });
     expect(await dash.textContent(`.model[data-model="${id}"] [data-field="model-size"]`)).toMatch(
-      /on disk/,
+      /^[\d.]+ KB on disk \([\d.]+ KB its own\)$/,
     );
+    // Storage against the quota.
+    expect(await dash.textContent('[data-field="quota"] label')).toMatch(
+      /^[\d.]+ (KB|MB) of [\d.]+ (MB|GB) quota used \(\d+%\)$/,
+    );
+
+    // A forward pass from the page puts the model in one host's memory: both views say where.
+    const ran = await page.evaluate(
+      (model) =>
+        (window as unknown as Call).tabpool.call('run', {
+          model,
+          inputs: {
+            input_ids: { dtype: 'int32', shape: [1, 4], data: Int32Array.of(1, 2, 3, 4).buffer },
+          },
+        }),
+      SLOW_REPO,
+    );
+    expect(ran).toHaveProperty('outputs');
+    await dash.waitForSelector(
+      `.model[data-model="${id}"] [data-field="model-resident"]:has-text("In memory on")`,
+    );
+    expect(
+      await dash.textContent(`.model[data-model="${id}"] [data-field="model-resident"]`),
+    ).toMatch(/^In memory on (Offscreen document|Pool tab) [0-9a-f]{8}$/);
+    await popup.waitForFunction(
+      (model) =>
+        [...document.querySelectorAll('[data-field="models"]')].filter(
+          (e) => e.textContent === model,
+        ).length === 1,
+      id,
+    );
+    // Pinned: never evicted.
+    await dash.click(`[aria-label="Pin ${id} (never evicted)"]`);
+    await dash.waitForSelector(
+      `.model[data-model="${id}"] [data-action="pin"][aria-pressed="true"]`,
+    );
+    expect(await dash.textContent(`.model[data-model="${id}"] [data-action="pin"]`)).toBe('Pinned');
   });
 
   it('benchmarks: runs on every host and backend, stores and charts the results, exports CSV', async () => {
@@ -381,6 +438,11 @@ describe('popup and dashboard', () => {
       undefined,
       { timeout: 90_000 },
     );
+    // Delete, from the keyboard too: the model leaves the store and the list.
+    const id = `${SLOW_REPO}@main`;
+    await dash.focus(`[aria-label="Delete ${id}"]`);
+    await dash.keyboard.press('Enter');
+    await dash.waitForSelector(`.model[data-model="${id}"]`, { state: 'detached' });
     // Dark and light come from the system setting.
     for (const [scheme, background] of [
       ['dark', 'rgb(13, 17, 23)'],
