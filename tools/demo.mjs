@@ -4,6 +4,7 @@
 // print what it computed through tabpool: held-out digits against their labels and PyTorch's
 // predictions, streamed greedy text against PyTorch's, the sentence-similarity table against
 // PyTorch's, and digits drawn on the page's canvas with the mouse. Exits 0 only when all match.
+// TABPOOL_DEMO_SCREENSHOT=file.png saves a picture of the page at the end.
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ensureChromium } from './chromium.mjs';
@@ -113,6 +114,18 @@ try {
     console.log(`  drew ${digit}: ${said}${right ? '' : '  ← WRONG'}`);
   }
   const drawn = drawnRight === Object.keys(DRAWN).length;
+  // The generate form as a person uses it: its default prompt, sampled (temperature 0.8, top-k 40).
+  await page.click('#generate-form button[type="submit"]');
+  await page.waitForFunction(() =>
+    /\[\d+ tokens in/.test(document.getElementById('generated')?.textContent ?? ''),
+  );
+  console.log(
+    `\nThe Generate button (sampled, seed 1):\n${(await page.textContent('#generated'))?.trim()}\n`,
+  );
+  if (process.env.TABPOOL_DEMO_SCREENSHOT) {
+    await page.screenshot({ path: process.env.TABPOOL_DEMO_SCREENSHOT, fullPage: true });
+    console.log(`Screenshot of the page: ${process.env.TABPOOL_DEMO_SCREENSHOT}`);
+  }
   exitCode = result?.correct && drawn ? 0 : 1;
   console.log(
     exitCode === 0

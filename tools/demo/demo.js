@@ -122,6 +122,7 @@ async function checkText(client, pytorch) {
     maxTokens: 40,
     temperature: 0,
   });
+  $('generated').textContent += `\n\n[greedy, checked against PyTorch: ${tail}]`;
   log(`\nText — greedy, 40 tokens, streamed in ${pieces} pieces (${tail}):\n${prompt}${text}`);
   log(text === want ? 'the same text as PyTorch greedy' : `PyTorch greedy was:\n${prompt}${want}`);
   return text === want;
