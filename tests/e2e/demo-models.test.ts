@@ -127,13 +127,17 @@ describe('trained demo models through tabpool', () => {
       [VIT, Buffer.from(images).toString('base64'), count] as const,
     );
     const ms = Date.now() - started;
+    const { hosts } = (await page.evaluate(() =>
+      (window as unknown as W).client.call('status'),
+    )) as { hosts: { kind: string; backend: string; served: number }[] };
+    const where = hosts.map((x) => `${x.kind} ${x.backend} served ${x.served}`).join(', ');
     const correct = got.filter((p, i) => p === labels[i]).length;
     const accuracy = correct / count;
     const differ = got.filter((p, i) => p !== vitEval.predictions[i]).length;
     console.log(
       `held-out MNIST (${count} digits): PyTorch ${(vitEval.test_accuracy * 100).toFixed(2)}%, ` +
         `tabpool in Chromium ${(accuracy * 100).toFixed(2)}% (${correct}/${count}); ` +
-        `${differ} predictions differ; ${ms} ms for ${count / 100} classify calls of 100`,
+        `${differ} predictions differ; ${ms} ms for ${count / 100} classify calls of 100 (hosts: ${where})`,
     );
     expect(Math.abs(accuracy - vitEval.test_accuracy)).toBeLessThanOrEqual(0.001);
     expect(got).toEqual(vitEval.predictions);
