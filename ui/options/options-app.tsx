@@ -21,6 +21,7 @@ import { ConsentPanel } from '../consent/consent-panel';
 import { kindLabel, POOL_STATE_TEXT, poolHeadline, poolState } from '../pool/format';
 import { HostCard } from '../pool/host-card';
 import { PoolActivity } from '../pool/pool-activity';
+import { ScheduleSummary } from '../pool/schedule-summary';
 import { useNow, usePoolStatus } from '../pool/use-pool-status';
 import { ModelsPanel } from './models-panel';
 import { SettingsForm } from './settings-form';
@@ -103,6 +104,7 @@ export function OptionsApp() {
             {status ? poolHeadline(hosts) : 'Connecting…'}
           </p>
           {status && <PoolActivity metrics={status.metrics} />}
+          {status?.schedule && <ScheduleSummary schedule={status.schedule} />}
           {hosts.length > 0 && (
             <ul class="hosts hosts--grid" aria-label="Runtime hosts">
               {hosts.map((h) => (

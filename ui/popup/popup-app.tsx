@@ -4,6 +4,7 @@ import { DownloadsPanel } from '../pool/downloads-panel';
 import { POOL_STATE_TEXT, poolHeadline, poolState } from '../pool/format';
 import { HostCard } from '../pool/host-card';
 import { PoolActivity } from '../pool/pool-activity';
+import { ScheduleSummary } from '../pool/schedule-summary';
 import { useNow, usePoolStatus } from '../pool/use-pool-status';
 
 /** The toolbar popup: pool state first, then what needs the user, then the hosts and sites. */
@@ -37,6 +38,7 @@ export function PopupApp() {
       {status && <ConsentRequests consent={status.consent} nowMs={now} send={send} />}
       {status && <DownloadsPanel downloads={status.downloads} />}
       {status && <PoolActivity metrics={status.metrics} />}
+      {status?.schedule && <ScheduleSummary schedule={status.schedule} />}
       {hosts !== null && hosts.length > 0 && (
         <section aria-labelledby="hosts-title">
           <h2 id="hosts-title">Runtime hosts</h2>
