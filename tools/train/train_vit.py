@@ -11,8 +11,7 @@ background 0), one channel, no normalization. Training adds small random affine 
 exactly as MNIST's are, still classify.
 
 Deterministic: seeded, deterministic algorithms (warn_only; the H100 run warned of none), eager
-attention. After
-training the saved files are loaded back with from_pretrained and evaluated on the CPU in f32;
+attention. After training the saved files are loaded back with from_pretrained and evaluated on the CPU in f32;
 `eval.json` holds that held-out accuracy and every prediction, for the browser test to match.
 """
 import argparse
