@@ -1,5 +1,5 @@
 // The smallest page-side client of the tabpool protocol: post a request, match the reply by id.
-// The demo page and the end-to-end tests use it; the typed SDK (client/) will supersede it.
+// The end-to-end tests use it where they need the raw protocol; pages use the typed SDK (core/client).
 let counter = 0;
 
 /** Sends one request and resolves with its result, or rejects with `{ code, message }`. */
