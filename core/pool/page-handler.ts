@@ -101,13 +101,13 @@ export async function handlePageRequest(raw: unknown, ctx: PageContext): Promise
       }
       const controller = new AbortController();
       ctx.inflight?.set(request.id, controller);
-      ctx.journal?.accept({
-        key: journalKey,
-        op: request.op,
-        deadlineAtMs,
-        acceptedAtMs: Date.now(),
-      });
       try {
+        await ctx.journal?.accept({
+          key: journalKey,
+          op: request.op,
+          deadlineAtMs,
+          acceptedAtMs: Date.now(),
+        });
         return await run(request, ctx, deadlineAtMs, controller.signal);
       } finally {
         ctx.inflight?.delete(request.id);

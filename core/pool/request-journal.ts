@@ -43,6 +43,8 @@ export class RequestJournal {
   private readonly counts = { resumed: 0, abandoned: 0 };
   private writing = false;
   private dirty = false;
+  /** Callers waiting for the next write to settle. */
+  private waiters: (() => void)[] = [];
   /** Until the earlier worker's entries are read, a write would erase them: hold writes. */
   private restored = false;
   /** Settles once the earlier worker's entries are read: resumes wait for it. */
@@ -59,10 +61,17 @@ export class RequestJournal {
     return `${origin}|${scope}|${id}`;
   }
 
-  /** A request was accepted: journal it before any work starts. */
-  accept(entry: JournalEntry): void {
+  /**
+   * A request was accepted. Resolves once a write that holds it has settled: the caller starts
+   * work only then, so a request the next worker does not find was never started. A failed
+   * write (storage.session full) resolves too: the request runs, it just cannot be resumed.
+   */
+  accept(entry: JournalEntry): Promise<void> {
     this.open.set(entry.key, entry);
+    if (!this.storage) return Promise.resolve();
+    const written = new Promise<void>((resolve) => this.waiters.push(resolve));
     this.save();
+    return written;
   }
 
   /** Its reply (result or error) is going out: the request has ended. */
@@ -124,11 +133,14 @@ export class RequestJournal {
     this.writing = true;
     this.dirty = false;
     const entries = [...this.open.values(), ...this.leftOvers.values()];
+    const waiters = this.waiters;
+    this.waiters = [];
     this.storage
       .set({ [JOURNAL_KEY]: entries })
       .catch((e: unknown) => console.warn('tabpool: could not write the request journal', e))
       .finally(() => {
         this.writing = false;
+        for (const w of waiters) w();
         if (this.dirty) this.save();
       });
   }
