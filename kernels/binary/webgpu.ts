@@ -32,10 +32,12 @@ export function binaryProgram(
   const shape = broadcastShapes(a.shape, b.shape);
   const rank = shape.length;
   const n = sizeOf(shape);
-  const wgsl = `
-@group(0) @binding(0) var<storage, read> xa: array<f32>;
-@group(0) @binding(1) var<storage, read> xb: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+  // Two f16 inputs (needs shader-f16): read and written as f16, computed in f32.
+  const t = a.dtype === 'f16' && b.dtype === 'f16' ? 'f16' : 'f32';
+  const wgsl = `${t === 'f16' ? '\nenable f16;' : ''}
+@group(0) @binding(0) var<storage, read> xa: array<${t}>;
+@group(0) @binding(1) var<storage, read> xb: array<${t}>;
+@group(0) @binding(2) var<storage, read_write> y: array<${t}>;
 @group(0) @binding(3) var<storage, read> dims: array<u32>;
 ${stridedIndexFn('a', rank, 1, 1 + rank)}
 ${stridedIndexFn('b', rank, 1, 2 + 2 * rank)}
@@ -43,15 +45,15 @@ ${entry([WG, 1, 1])}
   ${WGSL_GROUP_INDEX}
   let i = group * ${WG}u + lid;
   if (i >= dims[0]) { return; }
-  let a = xa[strided_a(i)];
-  let b = xb[strided_b(i)];
-  y[i] = ${EXPR[fn]};
+  let a = f32(xa[strided_a(i)]);
+  let b = f32(xb[strided_b(i)]);
+  y[i] = ${t}(${EXPR[fn]});
 }`;
   return {
     name: `binary-${fn}`,
     workgroupSize: [WG, 1, 1],
     dispatch: dispatchFor(n, WG, maxPerDimension),
-    cacheKey: pipelineCacheKey('binary', { fn, rank, wg: WG }),
+    cacheKey: pipelineCacheKey('binary', { fn, rank, t, wg: WG }),
     wgsl,
     meta: Uint32Array.from([
       n,
@@ -69,7 +71,8 @@ export function binaryGpu(
   [a, b]: OpInputs<'binary'>,
   { fn }: OpParams<'binary'>,
 ): Tensor {
-  const out = emptyGpu(ctx, 'f32', broadcastShapes(a.shape, b.shape));
+  const f16 = a.dtype === 'f16' && b.dtype === 'f16';
+  const out = emptyGpu(ctx, f16 ? 'f16' : 'f32', broadcastShapes(a.shape, b.shape));
   const program = binaryProgram(a, b, fn, ctx.caps.limits.maxComputeWorkgroupsPerDimension);
   runProgram(ctx, program, [bufferOf(ctx, a), bufferOf(ctx, b), bufferOf(ctx, out)]);
   return out;

@@ -30,16 +30,19 @@ export const mixedDotTolerance = (k: number): Tolerance => ({
   rel: 1e-3,
 });
 
+/** One f16 unit in the last place, relative (and subnormal spacing near zero). */
+const F16_ULP: Tolerance = { abs: 2 ** -24, rel: 2 ** -10 };
+
 export function f16Cases(r: Random): OpCase[] {
   const cases: OpCase[] = [
     {
       op: 'cast',
       label: 'f32 → f16 1000',
       needs: 'shader-f16',
-      // Compared as bit patterns: WGSL lets a runtime f32 → f16 conversion round to either
-      // neighbour, so one unit in the last place (1 in bits) is allowed. Out-of-range values
-      // are indeterminate in WGSL: inputs stay inside ±65504.
-      tolerance: { abs: 1, rel: 0 },
+      // WGSL lets a runtime f32 → f16 conversion round to either neighbour: one unit in the
+      // last place (2^-10 relative) is allowed. Out-of-range values are indeterminate in WGSL:
+      // inputs stay inside ±65504.
+      tolerance: F16_ULP,
       inputs: [cpuTensor(uniform(r, 1000, -60000, 60000), [10, 100])],
       params: { dtype: 'f16' },
     },
@@ -52,6 +55,26 @@ export function f16Cases(r: Random): OpCase[] {
       params: { dtype: 'f32' },
     },
   ];
+  // Elementwise on f16: computed in f32, rounded once to f16. The f32 budgets of these
+  // functions (≤ 2e-6 abs, 1e-5 rel, see cases.ts) can move a result to the next f16 value.
+  for (const fn of ['gelu', 'silu', 'tanh', 'relu', 'sigmoid', 'neg'] as const)
+    cases.push({
+      op: 'unary',
+      label: `f16 ${fn} 7x129`,
+      needs: 'shader-f16',
+      tolerance: { abs: 2e-6 + F16_ULP.abs, rel: 1e-5 + F16_ULP.rel },
+      inputs: [f16(r, [7, 129])],
+      params: { fn },
+    });
+  for (const fn of ['add', 'mul', 'max'] as const)
+    cases.push({
+      op: 'binary',
+      label: `f16 ${fn} 5x64 · 64 (broadcast)`,
+      needs: 'shader-f16',
+      tolerance: F16_ULP,
+      inputs: [f16(r, [5, 64]), f16(r, [64])],
+      params: { fn },
+    });
   // [A shape, B shape, params, bias, A is f32]
   const fixed: [number[], number[], OpCase<'matmul'>['params'], boolean, boolean][] = [
     [[128, 256], [256, 128], {}, false, false],

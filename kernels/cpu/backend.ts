@@ -1,6 +1,7 @@
 /**
  * The CPU backend: every op, on typed arrays. It is the reference and the last fallback.
  * f16 inputs are widened to f32 (exactly) before any op but `cast`: the CPU computes in f32.
+ * Unary and binary ops on f16 inputs only round their result back to f16 (as on the GPU).
  */
 import { argmaxCpu } from '../argmax/cpu';
 import { attentionCpu } from '../attention/cpu';
@@ -21,6 +22,15 @@ import { softmaxCpu } from '../softmax/cpu';
 import { cpuTensor, cpuToDense, type Tensor } from '../tensor/tensor';
 import { unaryCpu } from '../unary/cpu';
 
+/** Elementwise ops on f16 inputs only return f16 (computed in f32, rounded once). */
+function narrowingIfAllF16<F extends (inputs: never, params: never) => Tensor>(fn: F): F {
+  const run = widening(fn) as unknown as (inputs: Tensor[], params: unknown) => Tensor;
+  return ((inputs: Tensor[], params: unknown) => {
+    const y = run(inputs, params);
+    return inputs.every((t) => t.dtype === 'f16') ? castCpu([y], { dtype: 'f16' }) : y;
+  }) as unknown as F;
+}
+
 /** Runs `fn` on f32 copies of any f16 inputs. */
 function widening<F extends (inputs: never, params: never) => Tensor>(fn: F): F {
   const run = fn as unknown as (inputs: Tensor[], params: unknown) => Tensor;
@@ -32,8 +42,8 @@ export const CPU_OPS: Required<BackendOps> = {
   softmax: widening(softmaxCpu),
   layerNorm: widening(layerNormCpu),
   rmsNorm: widening(rmsNormCpu),
-  unary: widening(unaryCpu),
-  binary: widening(binaryCpu),
+  unary: narrowingIfAllF16(unaryCpu),
+  binary: narrowingIfAllF16(binaryCpu),
   gather: widening(gatherCpu),
   rotary: widening(rotaryCpu),
   attention: widening(attentionCpu),

@@ -1,5 +1,6 @@
 /** Error measures for comparing a backend's output with the CPU reference. */
 import type { TypedArray } from '../tensor/dtype';
+import { f16ToF32Array } from '../tensor/f16';
 
 export interface Tolerance {
   /** |got - want| ≤ abs + rel · |want| for every element. */
@@ -15,7 +16,10 @@ export interface Comparison {
   mismatch: string | null;
 }
 
-export function compare(got: TypedArray, want: TypedArray, tol: Tolerance): Comparison {
+/** f16 outputs (bit patterns) are compared by value. */
+export function compare(gotIn: TypedArray, wantIn: TypedArray, tol: Tolerance): Comparison {
+  const got = gotIn instanceof Uint16Array ? f16ToF32Array(gotIn) : gotIn;
+  const want = wantIn instanceof Uint16Array ? f16ToF32Array(wantIn) : wantIn;
   if (got.length !== want.length) {
     return {
       maxAbsError: Number.POSITIVE_INFINITY,

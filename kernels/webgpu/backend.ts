@@ -161,6 +161,19 @@ export function createWebGpuBackend(ctx: GpuContext): WebGpuBackend {
         }
         case 'cast':
           return ctx.caps.shaderF16 && float(inputs[0]);
+        // f16 elementwise (any view: the program indexes elements, not bytes), computed in f32;
+        // not exp, whose f16 result overflows past 11.
+        case 'unary': {
+          const x = inputs[0] as Tensor;
+          const fn = (params as OpParams<'unary'>).fn;
+          return f32(x) || (x.dtype === 'f16' && ctx.caps.shaderF16 && fn !== 'exp');
+        }
+        case 'binary': {
+          const [a, b] = inputs as OpInputs<'binary'>;
+          return (
+            (f32(a) && f32(b)) || (a.dtype === 'f16' && b.dtype === 'f16' && ctx.caps.shaderF16)
+          );
+        }
         case 'qmatmul': {
           const [x, packed, qp, bias] = inputs as OpInputs<'qmatmul'>;
           return f32(x) && packed.dtype === 'i32' && (qp.dtype === 'i32' || f32(qp)) && f32(bias);

@@ -154,12 +154,16 @@ export function mapOp<K extends OpName>(
       const rms = b.sqrt(b.add(meanSquare, scalar(b, dtype, p.eps)));
       return b.mul(b.div(first, rms), x[1] as MLOperand);
     }
-    case 'unary':
-      return activation(b, (params as OpParams<'unary'>).fn, first, dtype);
+    // Elementwise ops on f16 inputs only return f16, as on the other backends.
+    case 'unary': {
+      const y = activation(b, (params as OpParams<'unary'>).fn, first, dtype);
+      return specs[0]?.dtype === 'f16' ? b.cast(y, 'float16') : y;
+    }
     case 'binary': {
       const fn = (params as OpParams<'binary'>).fn;
       const [l, r] = x as [MLOperand, MLOperand];
-      return b[fn](l, r);
+      const y = b[fn](l, r);
+      return specs.every((s) => s.dtype === 'f16') ? b.cast(y, 'float16') : y;
     }
     case 'gather':
       return b.gather(first, x[1] as MLOperand, { axis: 0 });
