@@ -19,7 +19,8 @@ import { compare } from '../testing/compare';
 import { rng, uniform } from '../testing/random';
 import { createWebnnBackend, webnnBackendOn } from './backend';
 import { MAPPED_OPS, mapOp, NotMappedError } from './ops';
-import { evaluateGraph, referenceContext, SpecReferenceBuilder } from './reference';
+import { SpecReferenceBuilder } from './reference';
+import { evaluateGraph, referenceContext } from './reference-context';
 import type { ML, MLOperandDataType } from './types';
 
 const ML_OF = { f32: 'float32', f16: 'float16', i32: 'int32' } as const;
