@@ -1,33 +1,26 @@
 /**
  * The popup and the dashboard in a real Chromium, in the states people meet: healthy, a model
  * downloading (served through a proxy that holds the weights mid-body, so the progress bar is
- * caught part way), benchmarks run on every host and backend (stored, charted, exported), and a
- * degraded pool (a pool tab killed, and the next one's circuit breaker opened by real timeouts
+ * caught part way) and a degraded pool (a pool tab killed, and the next one's circuit breaker opened by real timeouts
  * while the tab hung).
  * Screenshots land in test-artifacts/ under fixed names; every one is taken after assertions on
  * what it shows.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomModelFiles } from '../../core/models/testing/random-models';
 import { startTestHubServer, type TestHubServer } from '../../storage/test-hub-server';
 import { type Harness, readyKinds, startGrantedHarness, waitForHosts } from './harness';
-import { readView, startGatedProxy } from './ui-helpers';
-
-const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
-const SLOW_REPO = 'test/slow-bert';
-const shot = (p: Page, name: string) =>
-  p.screenshot({ path: resolve(ARTIFACTS, name), fullPage: true });
-
-type Call = { tabpool: { call(op: string, p?: unknown, o?: unknown): Promise<unknown> } };
-type ChromeGlobal = {
-  chrome: {
-    storage: { local: { set(v: object): Promise<void> } };
-    action: { getBadgeText(d: object): Promise<string> };
-  };
-};
+import {
+  type Call,
+  type ChromeGlobal,
+  openDashboard,
+  readView,
+  SLOW_REPO,
+  serveSlowModel,
+  setModelServer,
+  shot,
+  startGatedProxy,
+} from './ui-helpers';
 
 let h: Harness;
 let page: Page;
@@ -42,31 +35,13 @@ const badgeText = () =>
   );
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   hub = await startTestHubServer();
-  const slow = randomModelFiles(
-    'bert',
-    { hidden: 64, layers: 2, heads: 4, intermediate: 128, vocab: 500, maxPositions: 64 },
-    21,
-    0.5,
-  );
-  for (const [name, body] of Object.entries(slow)) {
-    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-    hub.addFile(SLOW_REPO, 'main', name, bytes, name.endsWith('.safetensors'));
-  }
+  serveSlowModel(hub);
   proxy = await startGatedProxy(hub.baseUrl, `${SLOW_REPO}/resolve/main/model.safetensors`, 0.4);
   ({ h, page } = await startGrantedHarness());
   popup = await h.openPopup();
-  await popup.evaluate(
-    (baseUrl) =>
-      (globalThis as unknown as ChromeGlobal).chrome.storage.local.set({
-        'tabpool.settings': { modelBaseUrl: baseUrl },
-      }),
-    proxy.baseUrl,
-  );
-  dash = await h.context.newPage();
-  await dash.setViewportSize({ width: 900, height: 900 });
-  await dash.goto(`chrome-extension://${h.extensionId}/options.html`);
+  await setModelServer(popup, proxy.baseUrl);
+  dash = await openDashboard(h);
 }, 180_000);
 
 afterAll(async () => {
@@ -228,93 +203,6 @@ describe('popup and dashboard', () => {
     expect(await dash.textContent(`.model[data-model="${id}"] [data-action="pin"]`)).toBe('Pinned');
   });
 
-  it('benchmarks: runs on every host and backend, stores and charts the results, exports CSV', async () => {
-    await dash.$eval('#benchmarks', (el) => el.scrollIntoView());
-    const id = `${SLOW_REPO}@main`;
-    await dash.check(`input[name="model-${id}"]`);
-    await dash.click('.bench button[type="submit"]');
-    await dash.waitForFunction(
-      () => document.querySelector('[data-field="bench-status"]')?.textContent?.startsWith('Done'),
-      undefined,
-      { timeout: 90_000 },
-    );
-    expect(await dash.textContent('[data-field="bench-status"]')).toBe('Done: 2 hosts');
-    // A second, kernel-only run: the history chart then has two points in time.
-    await dash.uncheck(`input[name="model-${id}"]`);
-    await dash.click('.bench button[type="submit"]');
-    await dash.waitForFunction(
-      () =>
-        document.querySelector('[data-field="bench-status"]')?.textContent === 'Done: 2 hosts' &&
-        document.querySelectorAll('.bench__table tbody tr').length === 4,
-      undefined,
-      { timeout: 90_000 },
-    );
-    // The latest run: matmul 64³ on each host, on the CPU and on the (software) WebGPU adapter.
-    const latest = await dash.$$eval('.bench__table tbody tr', (rows) =>
-      rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')),
-    );
-    expect(
-      latest.map((r) => `${r[0]} | ${r[1]?.replace(/\(.*\)/, '(…)')} | ${r[2]}`).sort(),
-    ).toEqual([
-      'Offscreen document | CPU | matmul 64x64x64',
-      'Offscreen document | WebGPU (…) | matmul 64x64x64',
-      'Pool tab | CPU | matmul 64x64x64',
-      'Pool tab | WebGPU (…) | matmul 64x64x64',
-    ]);
-    for (const r of latest) expect(Number(r[3])).toBeGreaterThan(0);
-
-    // Stored in the tabpool database: run 1 had matmul + the model, run 2 matmul only.
-    const stored = await dash.evaluate(
-      () =>
-        new Promise<{ name: string; backend: string; ms: number }[]>((res, rej) => {
-          const open = indexedDB.open('tabpool');
-          open.onerror = () => rej(open.error);
-          open.onsuccess = () => {
-            const all = open.result
-              .transaction('benchResults')
-              .objectStore('benchResults')
-              .getAll();
-            all.onsuccess = () => {
-              res(all.result);
-              open.result.close();
-            };
-          };
-        }),
-    );
-    expect(stored).toHaveLength(2 * 2 * 2 + 2 * 2);
-    expect(stored.filter((r) => r.name === id)).toHaveLength(4);
-    expect(stored.every((r) => r.ms > 0)).toBe(true);
-
-    // Charted over time: matmul 64³, four lines (2 backends × 2 host kinds), two runs each.
-    const chart = await dash.$eval('.bench__history figure.chart', (f) => ({
-      points: Number((f as HTMLElement).dataset.points),
-      series: Number((f as HTMLElement).dataset.series),
-      canvas: f.querySelector('canvas') !== null,
-    }));
-    expect(chart).toEqual({ points: 8, series: 4, canvas: true });
-    await dash.selectOption('select[name="historyCase"]', `${id} 1x16 tokens`);
-    expect(await dash.getAttribute('.bench__history figure.chart', 'data-points')).toBe('4');
-    await dash.selectOption('select[name="historyCase"]', 'matmul 64x64x64');
-    await shot(dash, 'dashboard-benchmarks.png');
-
-    const [download] = await Promise.all([
-      dash.waitForEvent('download'),
-      dash.click('button:has-text("Export CSV")'),
-    ]);
-    expect(download.suggestedFilename()).toBe('tabpool-benchmarks.csv');
-    const csv = readFileSync((await download.path()) as string, 'utf8')
-      .trimEnd()
-      .split('\r\n');
-    expect(csv[0]).toBe(
-      'run_id,at,host_kind,host_id,backend,adapter,suite,name,shape,ms,gflops,iterations',
-    );
-    expect(csv).toHaveLength(1 + stored.length);
-    for (const line of csv.slice(1)) {
-      expect(line).toMatch(/^[0-9a-f-]{36},\d{4}-\d\d-\d\dT[\d:.]+Z,(offscreen|tab),/);
-    }
-    expect(csv.filter((l) => l.includes(`,model,${id},1x16 tokens,`))).toHaveLength(4);
-  });
-
   it('degraded: a killed pool tab and a host whose breaker opened after timeouts', async () => {
     await h.context
       .pages()
@@ -390,6 +278,14 @@ describe('popup and dashboard', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(await badgeText()).toBe('1/2'); // one of two live hosts usable
+    const badgeColor = await h.serviceWorker.evaluate(() =>
+      (
+        globalThis as unknown as {
+          chrome: { action: { getBadgeBackgroundColor(d: object): Promise<number[]> } };
+        }
+      ).chrome.action.getBadgeBackgroundColor({}),
+    );
+    expect(badgeColor).toEqual([154, 103, 0, 255]); // amber: degraded, not down
     await shot(popup, 'popup-degraded.png');
     await dash.$eval('#pool', (el) => el.scrollIntoView());
     await shot(dash, 'dashboard-degraded.png');

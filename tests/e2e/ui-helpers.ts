@@ -2,9 +2,62 @@
  * Helpers for the popup and dashboard end-to-end tests: a proxy that holds a download mid-body,
  * and a reader for what our pages show.
  */
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
+import { randomModelFiles } from '../../core/models/testing/random-models';
+import type { TestHubServer } from '../../storage/test-hub-server';
+import type { Harness } from './harness';
+
+const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
+
+/** A full-page screenshot under test-artifacts/, by a stable name. */
+export const shot = (p: Page, name: string) => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return p.screenshot({ path: resolve(ARTIFACTS, name), fullPage: true });
+};
+
+export type Call = { tabpool: { call(op: string, p?: unknown, o?: unknown): Promise<unknown> } };
+export type ChromeGlobal = {
+  chrome: {
+    storage: { local: { set(v: object): Promise<void> } };
+    action: { getBadgeText(d: object): Promise<string> };
+  };
+};
+
+/** A small random BERT (about 425 KB of weights) the dashboard suites download and benchmark. */
+export const SLOW_REPO = 'test/slow-bert';
+export function serveSlowModel(hub: TestHubServer): void {
+  const files = randomModelFiles(
+    'bert',
+    { hidden: 64, layers: 2, heads: 4, intermediate: 128, vocab: 500, maxPositions: 64 },
+    21,
+    0.5,
+  );
+  for (const [name, body] of Object.entries(files)) {
+    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    hub.addFile(SLOW_REPO, 'main', name, bytes, name.endsWith('.safetensors'));
+  }
+}
+
+/** Points the extension's model server at `baseUrl`: a setting, as a person would change it. */
+export const setModelServer = (extensionPage: Page, baseUrl: string) =>
+  extensionPage.evaluate(
+    (url) =>
+      (globalThis as unknown as ChromeGlobal).chrome.storage.local.set({
+        'tabpool.settings': { modelBaseUrl: url },
+      }),
+    baseUrl,
+  );
+
+export async function openDashboard(h: Harness): Promise<Page> {
+  const dash = await h.context.newPage();
+  await dash.setViewportSize({ width: 900, height: 900 });
+  await dash.goto(`chrome-extension://${h.extensionId}/options.html`);
+  return dash;
+}
 
 /**
  * A proxy in front of the hub that sends the first `holdFraction` of one file's body, then waits
