@@ -43,6 +43,8 @@ export interface RunOptions {
    * second copy goes to another host; the first answer wins and the other is cancelled.
    */
   hedge?: boolean;
+  /** Internal: never place on the hosts the job avoids (a standby copy must land elsewhere). */
+  strictAvoid?: boolean;
 }
 
 export interface RunOutcome {
@@ -66,6 +68,8 @@ interface WaitingJob extends QueuedJob {
   model: string | null;
   /** Hosts this job already failed on (a retry or a hedge goes elsewhere if it can). */
   avoid: ReadonlySet<string>;
+  /** Wait for a host outside `avoid` rather than fall back to one in it. */
+  strictAvoid: boolean;
   assign(host: HostEntry): void;
 }
 
@@ -109,6 +113,12 @@ export class Coordinator {
   private readonly hostSlots: number;
   private readonly counts = { hedgesLaunched: 0, hedgesWon: 0, deadlineMisses: 0 };
   private pumping = false;
+  /**
+   * Keep a warm standby copy of each model in use on a second host (the `standbyCopy`
+   * setting): a failover then re-dispatches instead of reloading the weights.
+   */
+  standbyCopy = false;
+  private readonly warming = new Set<string>();
   /** The page-request journal, when the extension wires one in (for its counts). */
   journal: RequestJournal | undefined;
   private nextRunId = 1;
@@ -277,11 +287,18 @@ export class Coordinator {
   ): Promise<Placed> {
     const startedMs = Date.now();
     try {
-      if (!options.hedge) return await this.place(work, model, options, build, onProgress);
+      // Work safe to run twice is always hedged against a stalled host (one that still answers
+      // heartbeats but not this run); a latency-critical request (`hedge`) much sooner.
+      if (!options.hedge && !SAFE_TWICE.has(work)) {
+        return await this.place(work, model, options, build, onProgress);
+      }
       return await hedged({
         signal: options.signal,
-        // A slow tail: twice what this work usually takes on the pool.
-        delayMs: () => 2 * this.latency.serviceMs('', model ?? work, work),
+        delayMs: () => {
+          const usual = this.latency.serviceMs('', model ?? work, work);
+          // A slow tail: twice the usual time; a stall: ten times, and at least STALL_MS.
+          return options.hedge ? 2 * usual : Math.max(STALL_MS, 10 * usual);
+        },
         canHedge: (firstHostId) =>
           this.registry
             .ready()
@@ -334,6 +351,7 @@ export class Coordinator {
           const hosts = this.residents.get(model) ?? new Set<string>();
           hosts.add(host.id);
           this.residents.set(model, hosts);
+          if (this.standbyCopy && hosts.size === 1) this.warmStandby(work, model, build);
         }
         return { value, host: { id: host.id, kind: host.kind }, attempts: attempt };
       } catch (e) {
@@ -413,7 +431,7 @@ export class Coordinator {
   private waitForHost(
     work: HostWork,
     model: string | null,
-    { deadlineAtMs, signal, origin, priority }: RunOptions,
+    { deadlineAtMs, signal, origin, priority, strictAvoid }: RunOptions,
     avoid: ReadonlySet<string>,
   ): Promise<HostEntry> {
     if (signal?.aborted) return Promise.reject(new AbortedError('The run was cancelled'));
@@ -430,6 +448,7 @@ export class Coordinator {
         work,
         model,
         avoid,
+        strictAvoid: strictAvoid ?? false,
         assign: (host) => {
           finish();
           host.reserved++;
@@ -461,6 +480,35 @@ export class Coordinator {
       this.queue.enqueue(job);
       this.pump();
     });
+  }
+
+  /**
+   * Replays a finished, side-effect-free model job once on a host that lacks the model, at
+   * background priority, so that host holds a warm copy. Its result is dropped.
+   */
+  private warmStandby(work: HostWork, model: string, build: Build): void {
+    if (work === 'model-generate' || this.warming.has(model)) return;
+    const holders = this.residents.get(model) ?? new Set<string>();
+    const spare = this.registry
+      .ready()
+      .some((h) => !holders.has(h.id) && h.ops.includes(work) && h.breaker.available());
+    if (!spare) return;
+    this.warming.add(model);
+    this.place(
+      work,
+      model,
+      {
+        deadlineAtMs: Date.now() + 120_000,
+        priority: 'background',
+        origin: 'tabpool:standby',
+        strictAvoid: true,
+      },
+      build,
+      undefined,
+      holders,
+    )
+      .catch(() => undefined) // a standby that could not warm up is only a missed optimisation
+      .finally(() => this.warming.delete(model));
   }
 
   /** Hands waiting jobs to hosts while the queue has jobs and the hosts have room. */
@@ -500,7 +548,7 @@ export class Coordinator {
     let best: HostEntry | undefined;
     let bestMs = Number.POSITIVE_INFINITY;
     let bestResident = false;
-    for (const h of fresh.length > 0 ? fresh : usable) {
+    for (const h of fresh.length > 0 || job.strictAvoid ? fresh : usable) {
       const resident = !job.model || (holders?.has(h.id) ?? false);
       const ahead = h.inflight + h.reserved + (resident ? waiting : 0);
       const ms = this.latency.expectedFinishMs(h.id, job.queue, job.work, ahead, resident);
@@ -522,6 +570,11 @@ export class Coordinator {
     return best;
   }
 }
+
+/** Host work without side effects: a second copy cannot show. */
+const SAFE_TWICE = new Set<HostWork>(['matmul', 'model-run', 'model-embed', 'model-classify']);
+/** A run this much slower than usual (and at least this long) is presumed stalled. */
+const STALL_MS = 3_000;
 
 /** Finish-time estimates closer than this are the same to placement. */
 const TIE_MS = 20;

@@ -106,3 +106,18 @@ it('moves the model to a live host when its host dies', async () => {
   expect(next.host.id).not.toBe(first);
   expect(loads.get(next.host.id)).toBe(1);
 });
+
+it('keeps a warm standby copy when asked, so losing the holder costs no reload', async () => {
+  const { c, loads, hosts, embed } = await pool(2);
+  c.standbyCopy = true;
+  const first = (await embed()).host.id;
+  // The standby copy warms up in the background on the other host.
+  for (let i = 0; i < 200 && [...loads.values()].reduce((a, b) => a + b, 0) < 2; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  expect(loads.size).toBe(2);
+  hosts.find((h) => h.runtime.hostId === first)?.kill();
+  const next = await embed();
+  expect(next.host.id).not.toBe(first);
+  expect(loads.get(next.host.id)).toBe(1); // it was already loaded: no second load
+});

@@ -140,6 +140,21 @@ describe('Coordinator scheduling', () => {
     expect(stuck.cancelled.size).toBe(1); // the losing copy was called off
   });
 
+  it('sends a copy of a stalled run elsewhere even when not asked to hedge', async () => {
+    const c = new Coordinator({ heartbeatIntervalMs: 200, latency: { priorServiceMs: 10 } });
+    c.start();
+    cleanup.push(() => c.stop());
+    // This host answers heartbeats but swallows runs: only the stall hedge can save them.
+    const stuck = addHost(c, () => 'hang');
+    while (c.registry.ready().length < 1) await new Promise((r) => setTimeout(r, 5));
+    addHost(c);
+    while (c.registry.ready().length < 2) await new Promise((r) => setTimeout(r, 5));
+    const healthy = c.registry.ready().find((h) => h.id !== stuck.runtime.hostId);
+    if (healthy) healthy.lastDispatchSeq = 1_000;
+    expect(await product(c, 4)).toBe(8);
+    expect(c.schedule().hedges).toEqual({ launched: 1, won: 1 });
+  });
+
   it('does not hedge a request that is not marked latency-critical', async () => {
     const { c } = await pool(2);
     for (let i = 0; i < 5; i++) expect(await product(c, i)).toBe(2 * i);

@@ -33,6 +33,11 @@ const SettingsSchema = v.object({
    * a repo with its files, or null for none. Pages learn it only once granted.
    */
   languageModel: v.fallback(v.nullable(ModelsLoadParamsSchema), null),
+  /**
+   * Keep a second, warm copy of each model in use on another host, so a host's loss costs a
+   * re-dispatch instead of a reload (twice the memory; off by default: a model is resident once).
+   */
+  standbyCopy: v.fallback(v.boolean(), false),
 });
 
 export type Settings = v.InferOutput<typeof SettingsSchema>;

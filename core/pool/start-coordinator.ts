@@ -184,6 +184,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
   const configure = async () => {
     const settings = await loadSettings(browser.storage?.local);
     registry.setPreferredBackend(settings.preferredBackend);
+    coordinator.standbyCopy = settings.standbyCopy;
     sizer.configure({
       poolTabs: options.poolTabs ?? settings.poolTabs,
       idleRetireSeconds: settings.idleRetireSeconds,

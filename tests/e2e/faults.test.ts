@@ -58,7 +58,13 @@ function installDriver(): void {
     waiting.delete(m.id);
   });
   w.faultDone = 0;
-  w.faultRun = async (phase: string, n: number, concurrency: number, deadlineMs: number) => {
+  w.faultRun = async (
+    phase: string,
+    n: number,
+    concurrency: number,
+    deadlineMs: number,
+    graceMs: number,
+  ) => {
     const counts = {
       sent: 0,
       ok: 0,
@@ -128,7 +134,7 @@ function installDriver(): void {
         errors[code] = (errors[code] ?? 0) + 1;
         if (counts.notes.length < 5) counts.notes.push(`${id}: ${code}: ${r.error?.message}`);
       }
-      if (r && tookMs > deadlineMs + 250) counts.late++;
+      if (r && tookMs > deadlineMs + graceMs) counts.late++;
       w.faultDone = (w.faultDone as number) + 1;
     };
     let next = 0;
@@ -249,13 +255,13 @@ it(`ends ${TOTAL} requests spread over ${faults.length - 1} faults exactly once,
   for (const fault of chosen) {
     await waitForHosts(page, (hosts) => readyKinds(hosts).join() === 'offscreen,tab', 60_000);
     const run = page.evaluate(
-      ([name, n, deadline]) =>
+      ([name, n, deadline, grace]) =>
         (
           window as unknown as {
-            faultRun(p: string, n: number, c: number, d: number): Promise<PhaseCounts>;
+            faultRun(p: string, n: number, c: number, d: number, g: number): Promise<PhaseCounts>;
           }
-        ).faultRun(name, n, 8, deadline),
-      [fault.name.replaceAll(' ', '-'), perPhase, DEADLINE_MS] as const,
+        ).faultRun(name, n, 8, deadline, grace),
+      [fault.name.replaceAll(' ', '-'), perPhase, DEADLINE_MS, HOP_GRACE_MS] as const,
     );
     await afterRequests(Math.floor(perPhase / 4));
     await fault.inject();
