@@ -8,7 +8,6 @@ import {
   errorFromWire,
   HostLostError,
   isTabpoolError,
-  NoHostError,
   TimeoutError,
 } from '../protocol/errors';
 import type {
@@ -23,11 +22,12 @@ import { modelIdOf } from '../protocol/inference';
 import type { HostKind } from '../protocol/page';
 import type { WireTensor } from '../protocol/tensor';
 import { hedged } from './hedge';
+import { HostQueue } from './host-queue';
 import { type HostEntry, HostRegistry, type RegistryOptions } from './host-registry';
-import { LatencyModel, type LatencyModelOptions } from './latency-model';
+import type { LatencyModel, LatencyModelOptions } from './latency-model';
 import { PoolMetrics } from './pool-metrics';
 import type { JournalStats, RequestJournal } from './request-journal';
-import { type Priority, type QueuedJob, Scheduler, type SchedulerSnapshot } from './scheduler';
+import type { Priority, SchedulerSnapshot } from './scheduler';
 
 export interface RunOptions {
   /** Epoch ms by which the run must finish. */
@@ -59,18 +59,6 @@ export interface CoordinatorOptions extends RegistryOptions {
   /** Jobs one host runs at once; the rest wait in the coordinator's queue (fair, by priority). */
   hostSlots?: number;
   latency?: LatencyModelOptions;
-}
-
-/** A job waiting in the queue for a host. */
-interface WaitingJob extends QueuedJob {
-  work: HostWork;
-  /** The stored model the job needs, if any: hosts holding it skip the load. */
-  model: string | null;
-  /** Hosts this job already failed on (a retry or a hedge goes elsewhere if it can). */
-  avoid: ReadonlySet<string>;
-  /** Wait for a host outside `avoid` rather than fall back to one in it. */
-  strictAvoid: boolean;
-  assign(host: HostEntry): void;
 }
 
 /** What the popup shows about the queue and placement (`ScheduleView` on the wire). */
@@ -105,14 +93,11 @@ export class Coordinator {
   readonly metrics = new PoolMetrics();
   private readonly maxAttempts: number;
   private readonly pending = new Map<number, PendingRun>();
-  /** Which hosts hold each model in memory (they ran a task on it), for placement. */
-  private readonly residents = new Map<string, Set<string>>();
-  /** Service times learned per host × model/op: what placement predicts finish times from. */
+  /** Jobs waiting for a host, residency, and the latency model placement predicts from. */
+  private readonly queue: HostQueue;
+  /** Service times learned per host × model/op (the queue's). */
   readonly latency: LatencyModel;
-  private readonly queue = new Scheduler<WaitingJob>();
-  private readonly hostSlots: number;
   private readonly counts = { hedgesLaunched: 0, hedgesWon: 0, deadlineMisses: 0 };
-  private pumping = false;
   /**
    * Keep a warm standby copy of each model in use on a second host (the `standbyCopy`
    * setting): a failover then re-dispatches instead of reloading the weights.
@@ -122,15 +107,14 @@ export class Coordinator {
   /** The page-request journal, when the extension wires one in (for its counts). */
   journal: RequestJournal | undefined;
   private nextRunId = 1;
-  private nextJobId = 1;
 
   constructor(options: CoordinatorOptions = {}) {
     this.registry = new HostRegistry(options);
     this.maxAttempts = options.maxAttempts ?? 3;
-    this.hostSlots = options.hostSlots ?? 4;
-    this.latency = new LatencyModel(options.latency);
+    this.queue = new HostQueue(this.registry, options.hostSlots, options.latency);
+    this.latency = this.queue.latency;
     // Any change (a host ready, a run ended, a heartbeat) may free a slot for a waiting job.
-    this.registry.onChange(() => this.pump());
+    this.registry.onChange(() => this.queue.pump());
     this.registry.onData((host, msg) => {
       const run = this.pending.get(msg.runId);
       if (!run || run.hostId !== host.id) return; // late reply after a timeout or retry
@@ -156,8 +140,7 @@ export class Coordinator {
       this.registry.emitChange();
     });
     this.registry.onDeath((host) => {
-      for (const hosts of this.residents.values()) hosts.delete(host.id);
-      this.latency.forgetHost(host.id);
+      this.queue.forgetHost(host.id);
       for (const [runId, run] of this.pending) {
         if (run.hostId !== host.id) continue;
         this.pending.delete(runId);
@@ -226,7 +209,7 @@ export class Coordinator {
     options: RunOptions,
   ): Promise<unknown[]> {
     const model = modelOf(params);
-    if (model && task === 'model-unload') this.residents.delete(model);
+    if (model && task === 'model-unload') this.queue.forgetModel(model);
     const hosts = this.registry.ready().filter((h) => h.ops.includes(task));
     return Promise.all(
       hosts.map((host) =>
@@ -262,9 +245,7 @@ export class Coordinator {
 
   /** The models the coordinator has seen this host run (and so hold in memory). */
   residentModels(hostId: string): string[] {
-    const out: string[] = [];
-    for (const [model, hosts] of this.residents) if (hosts.has(hostId)) out.push(model);
-    return out.sort();
+    return this.queue.residentModels(hostId);
   }
 
   /** Waiting jobs, hedges and deadline misses: for the popup's pool view. */
@@ -331,7 +312,7 @@ export class Coordinator {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       // The queue hands over a host with a slot already reserved, so a burst spreads out
       // before any of it is sent.
-      const host = await this.waitForHost(work, model, options, tried);
+      const host = await this.queue.acquire(work, model, options, tried);
       onHost?.(host.id);
       let reserved = true;
       const unreserve = () => {
@@ -340,7 +321,7 @@ export class Coordinator {
       };
       try {
         const allottedMs = options.deadlineAtMs - Date.now();
-        const cold = model !== null && !this.residents.get(model)?.has(host.id);
+        const cold = model !== null && !this.queue.holders(model).has(host.id);
         const sentMs = Date.now();
         const value = await host.breaker.execute(() => {
           unreserve();
@@ -348,10 +329,10 @@ export class Coordinator {
         }, allottedMs);
         this.latency.observe(host.id, model ?? work, work, Date.now() - sentMs, cold);
         if (model) {
-          const hosts = this.residents.get(model) ?? new Set<string>();
-          hosts.add(host.id);
-          this.residents.set(model, hosts);
-          if (this.standbyCopy && hosts.size === 1) this.warmStandby(work, model, build);
+          this.queue.addResident(model, host.id);
+          if (this.standbyCopy && this.queue.holders(model).size === 1) {
+            this.warmStandby(work, model, build);
+          }
         }
         return { value, host: { id: host.id, kind: host.kind }, attempts: attempt };
       } catch (e) {
@@ -360,7 +341,7 @@ export class Coordinator {
         tried.add(host.id);
       } finally {
         unreserve();
-        this.pump();
+        this.queue.pump();
       }
     }
     throw lastError;
@@ -425,70 +406,12 @@ export class Coordinator {
   }
 
   /**
-   * Queues the job and resolves with the host the queue gives it (a slot reserved there).
-   * Ends it with TIMEOUT at its deadline (NO_HOST if no host could ever run it), or ABORTED.
-   */
-  private waitForHost(
-    work: HostWork,
-    model: string | null,
-    { deadlineAtMs, signal, origin, priority, strictAvoid }: RunOptions,
-    avoid: ReadonlySet<string>,
-  ): Promise<HostEntry> {
-    if (signal?.aborted) return Promise.reject(new AbortedError('The run was cancelled'));
-    return new Promise((resolve, reject) => {
-      const finish = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const job: WaitingJob = {
-        id: this.nextJobId++,
-        origin: origin ?? 'extension',
-        queue: model ?? work,
-        priority: priority ?? 'interactive',
-        work,
-        model,
-        avoid,
-        strictAvoid: strictAvoid ?? false,
-        assign: (host) => {
-          finish();
-          host.reserved++;
-          resolve(host);
-        },
-      };
-      const onAbort = () => {
-        if (!this.queue.remove(job.id)) return;
-        finish();
-        reject(new AbortedError('The run was cancelled while waiting for a host'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const timer = setTimeout(
-        () => {
-          if (!this.queue.remove(job.id)) return;
-          const anyHost = this.registry
-            .ready()
-            .some((h) => h.ops.includes(work) && h.breaker.available());
-          reject(
-            anyHost
-              ? new TimeoutError(`"${work}" waited in the queue past its deadline`, {
-                  detail: { phase: 'queued' },
-                })
-              : new NoHostError(`No host that can run "${work}" became ready in time`),
-          );
-        },
-        Math.max(0, deadlineAtMs - Date.now()),
-      );
-      this.queue.enqueue(job);
-      this.pump();
-    });
-  }
-
-  /**
    * Replays a finished, side-effect-free model job once on a host that lacks the model, at
    * background priority, so that host holds a warm copy. Its result is dropped.
    */
   private warmStandby(work: HostWork, model: string, build: Build): void {
     if (work === 'model-generate' || this.warming.has(model)) return;
-    const holders = this.residents.get(model) ?? new Set<string>();
+    const holders = new Set<string>(this.queue.holders(model));
     const spare = this.registry
       .ready()
       .some((h) => !holders.has(h.id) && h.ops.includes(work) && h.breaker.available());
@@ -510,74 +433,12 @@ export class Coordinator {
       .catch(() => undefined) // a standby that could not warm up is only a missed optimisation
       .finally(() => this.warming.delete(model));
   }
-
-  /** Hands waiting jobs to hosts while the queue has jobs and the hosts have room. */
-  private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      for (;;) {
-        let chosen: HostEntry | undefined;
-        const job = this.queue.next((j) => {
-          chosen = this.bestHost(j);
-          return chosen !== undefined;
-        });
-        if (!job || !chosen) return;
-        job.assign(chosen);
-      }
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  /**
-   * Where a job finishes soonest by the latency model, if that host has a free slot now;
-   * otherwise undefined and the job keeps waiting (for that host, or until the backlog makes
-   * another host worth it). For a model job the backlog counts every job waiting for the same
-   * model: loading a second copy pays once that backlog would take longer than the load.
-   */
-  private bestHost(job: WaitingJob): HostEntry | undefined {
-    const now = Date.now();
-    const usable = this.registry
-      .ready()
-      .filter((h) => h.ops.includes(job.work) && h.breaker.available(now));
-    const fresh = usable.filter((h) => !job.avoid.has(h.id));
-    const holders = job.model ? this.residents.get(job.model) : undefined;
-    // Jobs for the same model behind this one (it is still counted while being placed).
-    const waiting = job.model ? Math.max(0, this.queue.waiting(job.queue) - 1) : 0;
-    let best: HostEntry | undefined;
-    let bestMs = Number.POSITIVE_INFINITY;
-    let bestResident = false;
-    for (const h of fresh.length > 0 || job.strictAvoid ? fresh : usable) {
-      const resident = !job.model || (holders?.has(h.id) ?? false);
-      const ahead = h.inflight + h.reserved + (resident ? waiting : 0);
-      const ms = this.latency.expectedFinishMs(h.id, job.queue, job.work, ahead, resident);
-      // Within 2× (or 20 ms: scheduling noise on a busy machine) counts as a tie, broken by
-      // who waited longest: a steady stream spreads over hosts of about the same speed (and
-      // keeps every host's average fresh); a host twice as fast (WebGPU) still wins.
-      // Never between a host holding the model and one that would have to load it.
-      const tie =
-        best !== undefined &&
-        resident === bestResident &&
-        (Math.abs(ms - bestMs) < TIE_MS || (ms < bestMs * 2 && bestMs < ms * 2));
-      if (tie ? h.lastDispatchSeq < (best as HostEntry).lastDispatchSeq : ms < bestMs) {
-        best = h;
-        bestMs = ms;
-        bestResident = resident;
-      }
-    }
-    if (!best || best.inflight + best.reserved >= this.hostSlots) return undefined;
-    return best;
-  }
 }
 
 /** Host work without side effects: a second copy cannot show. */
 const SAFE_TWICE = new Set<HostWork>(['matmul', 'model-run', 'model-embed', 'model-classify']);
 /** A run this much slower than usual (and at least this long) is presumed stalled. */
 const STALL_MS = 3_000;
-
-/** Finish-time estimates closer than this are the same to placement. */
-const TIE_MS = 20;
 
 type Build = (runId: number) => { message: CoordinatorToHostData; transfer: Transferable[] };
 type Placed = { value: unknown; host: { id: string; kind: HostKind }; attempts: number };

@@ -2,13 +2,7 @@
  * Answers one page request: validate everything, then do the work, and always produce exactly
  * one reply — a result or a typed error. Runs in the coordinator, never in the content script.
  */
-import {
-  AbortedError,
-  BadMessageError,
-  CoordinatorLostError,
-  NotGrantedError,
-  toWireError,
-} from '../protocol/errors';
+import { AbortedError, BadMessageError, NotGrantedError, toWireError } from '../protocol/errors';
 import type { TaskName, TaskParamsByName } from '../protocol/host';
 import type { TokenEvent } from '../protocol/inference';
 import type {
@@ -73,15 +67,11 @@ export async function handlePageRequest(raw: unknown, ctx: PageContext): Promise
       Date.now() + (request.deadlineMs ?? ctx.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS);
     const journalKey = RequestJournal.keyOf(ctx.origin, ctx.scope ?? '', request.id);
     if (request.resume) {
-      // Sent again by the relay after a restart: run it only if the old worker journaled it,
-      // and only under its first deadline.
+      // Sent again by the relay after a restart (only ops safe to run twice), with what was
+      // left of its deadline. The old worker's entry, if any, gives the first deadline exactly;
+      // without one, the old worker never started it (work waits for the journal write).
       const entry = ctx.scope ? await ctx.journal?.resume(journalKey) : undefined;
-      if (!entry) {
-        throw new CoordinatorLostError(
-          'The extension restarted while this request ran and cannot resume it; send it again',
-        );
-      }
-      deadlineAtMs = entry.deadlineAtMs;
+      if (entry) deadlineAtMs = entry.deadlineAtMs;
     }
     // Limits first (cheap, and they keep a flood off the grant lookups), then the grant.
     const release = ctx.limiter.acquire(ctx.origin);

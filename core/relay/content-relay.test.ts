@@ -176,6 +176,10 @@ describe('content relay', () => {
     expect(replies(win)).toHaveLength(0); // not answered yet: it went to the new worker
     expect(port.connects()).toBe(2);
     expect(port.received.at(-1)).toMatchObject({ id: 'a', op: 'hello', resume: true });
+    // The resend carries what is left of the first deadline (30 s by default), not a new one.
+    const left = (port.received.at(-1) as { deadlineMs: number }).deadlineMs;
+    expect(left).toBeGreaterThan(29_000);
+    expect(left).toBeLessThanOrEqual(30_000);
     port.hangUp(); // lost again: now it ends, typed
     await tick();
     expect(replies(win)).toMatchObject([

@@ -21,6 +21,7 @@ import {
   type AnnounceEvent,
   checkEnvelope,
   classifyWindowMessage,
+  DEFAULT_DEADLINE_MS,
   idOf,
   type PageReply,
   RESUMABLE_OPS,
@@ -52,6 +53,8 @@ export function startContentRelay(options: RelayOptions): () => void {
   const targetOrigin = win.location.origin === 'null' ? '*' : win.location.origin;
   /** Requests sent and not answered, kept so they can be sent again after a restart. */
   const pending = new Map<string, unknown>();
+  /** When each pending request was first sent: a resend keeps its first deadline. */
+  const sentAtMs = new Map<string, number>();
   /** Requests already sent again once: a second loss ends them. */
   const resumed = new Set<string>();
   let port: Channel<PageReply | PageEvent, unknown> | null = null;
@@ -74,13 +77,14 @@ export function startContentRelay(options: RelayOptions): () => void {
       if (message.id !== null) {
         pending.delete(message.id);
         resumed.delete(message.id);
+        sentAtMs.delete(message.id);
       }
       reply(message);
     });
     p.onClose(() => {
       if (port === p) port = null;
       // The coordinator restarted. Work that is safe to run twice goes to the new one, marked
-      // `resume` (it runs only if the old one journaled it); the rest ends here, typed.
+      // `resume`, with what is left of its deadline; the rest ends here, typed.
       const lost = [...pending];
       pending.clear();
       for (const [id, data] of lost) {
@@ -88,10 +92,17 @@ export function startContentRelay(options: RelayOptions): () => void {
         if (!resumed.has(id) && (RESUMABLE_OPS as readonly unknown[]).includes(op)) {
           resumed.add(id);
           pending.set(id, data);
-          ensurePort().post({ ...(data as object), resume: true });
+          const deadlineMs = (data as { deadlineMs?: number }).deadlineMs ?? DEFAULT_DEADLINE_MS;
+          const leftMs = deadlineMs - (Date.now() - (sentAtMs.get(id) ?? Date.now()));
+          ensurePort().post({
+            ...(data as object),
+            deadlineMs: Math.max(1, Math.round(leftMs)),
+            resume: true,
+          });
           continue;
         }
         resumed.delete(id);
+        sentAtMs.delete(id);
         fail(
           id,
           new CoordinatorLostError('The extension restarted while this request ran; send it again'),
@@ -152,6 +163,7 @@ export function startContentRelay(options: RelayOptions): () => void {
         throw new BadMessageError('resume is set by the extension, not by pages');
       }
       pending.set(env.id, data);
+      sentAtMs.set(env.id, Date.now());
       ensurePort().post(data);
     } catch (e) {
       fail(id, e);
