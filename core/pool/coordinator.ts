@@ -336,7 +336,9 @@ export class Coordinator {
         }
         return { value, host: { id: host.id, kind: host.kind }, attempts: attempt };
       } catch (e) {
-        if (!(isTabpoolError(e) && e.code === 'HOST_LOST')) throw e;
+        // The host, not the job, failed (gone, or its GPU device lost): another host may
+        // finish it. The breaker has counted a lost device as the host's fault.
+        if (!(isTabpoolError(e) && RETRY_ELSEWHERE.has(e.code))) throw e;
         lastError = e;
         tried.add(host.id);
       } finally {
@@ -437,6 +439,8 @@ export class Coordinator {
 
 /** Host work without side effects: a second copy cannot show. */
 const SAFE_TWICE = new Set<HostWork>(['matmul', 'model-run', 'model-embed', 'model-classify']);
+/** Errors that say the host failed, not the job: the job is tried on another host. */
+const RETRY_ELSEWHERE = new Set<string>(['HOST_LOST', 'GPU_DEVICE_LOST']);
 /** A run this much slower than usual (and at least this long) is presumed stalled. */
 const STALL_MS = 3_000;
 

@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { messagePortChannel } from '../messaging/channel';
+import { GpuDeviceLostError } from '../protocol/errors';
 import type { CoordinatorToHost, HostToCoordinator } from '../protocol/host';
 import { float32Tensor } from '../protocol/tensor';
 import { startHostRuntime } from '../runtime/host-runtime';
@@ -20,7 +21,7 @@ afterEach(() => {
 });
 
 /** A host whose runs wait until `gate()` says go (to hold jobs in the queue), or forever. */
-function addHost(c: Coordinator, gate: () => 'run' | 'hang' = () => 'run') {
+function addHost(c: Coordinator, gate: () => 'run' | 'hang' = () => 'run', ops?: HostOps) {
   const ch = new MessageChannel();
   const coordEnd = messagePortChannel<HostToCoordinator, CoordinatorToHost>(ch.port1);
   const real = messagePortChannel<CoordinatorToHost, HostToCoordinator>(ch.port2);
@@ -38,7 +39,7 @@ function addHost(c: Coordinator, gate: () => 'run' | 'hang' = () => 'run') {
   c.registry.addControl(coordEnd);
   const runtime = startHostRuntime({
     kind: 'tab',
-    ops: cpuOps,
+    ops: ops ?? cpuOps,
     connect: async () => ({ control: hostEnd, data: hostEnd }),
   });
   cleanup.push(() => runtime.stop());
@@ -98,13 +99,17 @@ describe('Coordinator scheduling', () => {
   });
 
   it('ends a job whose deadline passes in the queue with TIMEOUT, and takes it off the queue', async () => {
-    const { c } = await pool(1, { hostSlots: 1 });
-    const slow = product(c, 1, { deadlineAtMs: Date.now() + 10_000 });
-    const late = product(c, 2, { deadlineAtMs: Date.now() + 1 });
+    const c = new Coordinator({ heartbeatIntervalMs: 200, hostSlots: 1 });
+    c.start();
+    cleanup.push(() => c.stop());
+    addHost(c, () => 'hang'); // the one slot stays taken by the first job
+    while (c.registry.ready().length < 1) await new Promise((r) => setTimeout(r, 5));
+    const holder = product(c, 1, { deadlineAtMs: Date.now() + 300 });
+    const late = product(c, 2, { deadlineAtMs: Date.now() + 20 });
     await expect(late).rejects.toMatchObject({ code: 'TIMEOUT', detail: { phase: 'queued' } });
     expect(c.schedule().queued).toBe(0);
-    expect(c.schedule().deadlineMisses).toBe(1);
-    expect(await slow).toBe(2);
+    await expect(holder).rejects.toMatchObject({ code: 'TIMEOUT', detail: { phase: 'running' } });
+    expect(c.schedule().deadlineMisses).toBe(2);
   });
 
   it('cancels a queued job: ABORTED, gone from the queue, the others unaffected', async () => {
@@ -153,6 +158,35 @@ describe('Coordinator scheduling', () => {
     if (healthy) healthy.lastDispatchSeq = 1_000;
     expect(await product(c, 4)).toBe(8);
     expect(c.schedule().hedges).toEqual({ launched: 1, won: 1 });
+  });
+
+  it('runs a job again on another host when its host loses the GPU device', async () => {
+    const c = new Coordinator({ heartbeatIntervalMs: 200 });
+    c.start();
+    cleanup.push(() => c.stop());
+    const lost: HostOps = {
+      ...cpuOps,
+      run: async () => {
+        throw new GpuDeviceLostError('device destroyed');
+      },
+    };
+    const broken = addHost(c, () => 'run', lost);
+    while (c.registry.ready().length < 1) await new Promise((r) => setTimeout(r, 5));
+    addHost(c);
+    while (c.registry.ready().length < 2) await new Promise((r) => setTimeout(r, 5));
+    const healthy = c.registry.ready().find((h) => h.id !== broken.runtime.hostId);
+    if (healthy) healthy.lastDispatchSeq = 1_000; // the broken host is the first choice
+    const r = await c.run(
+      'matmul',
+      {
+        a: float32Tensor(Float32Array.of(3), [1, 1]),
+        b: float32Tensor(Float32Array.of(2), [1, 1]),
+      },
+      { deadlineAtMs: Date.now() + 5_000 },
+    );
+    expect(r.attempts).toBe(2);
+    expect(r.host.id).not.toBe(broken.runtime.hostId);
+    expect(new Float32Array(r.outputs.c?.data as ArrayBuffer)[0]).toBe(6);
   });
 
   it('does not hedge a request that is not marked latency-critical', async () => {
