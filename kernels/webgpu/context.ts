@@ -252,7 +252,9 @@ export async function readBuffer(
     await staging.mapAsync(0x1); // GPUMapMode.READ
   } catch (cause) {
     staging.destroy();
-    // A lost device rejects the map before `device.lost` settles: give it a turn to settle.
+    // A lost device rejects the map before `device.lost` settles (a destroyed one, in
+    // Chromium, more than a task later): wait for it briefly, so the loss is reported as one.
+    await Promise.race([ctx.device.lost, new Promise((resolve) => setTimeout(resolve, 100))]);
     await new Promise((resolve) => setTimeout(resolve, 0));
     assertAlive(ctx);
     throw new KernelFailedError('Reading a GPU buffer failed', { cause });

@@ -4,9 +4,10 @@
  * Every request must end exactly once, before its deadline, with the right result or a typed
  * error. TABPOOL_FAULT_REQUESTS sets the total (1,000 by default; more for a soak).
  *
- * Not here (see docs/architecture.md, "Fault suite"): `device.destroy()` in a host (the e2e
- * hosts run on the CPU kernels here, so there is no device), and a corrupt stored chunk (the
- * storage suite checks that reads of a corrupt chunk fail INTEGRITY_FAILED).
+ * `device.destroy()` needs no hook in the extension: a test-side init script wraps
+ * `GPUAdapter.prototype.requestDevice` in extension pages to keep the devices it hands out, and
+ * that phase switches the hosts to WebGPU (SwiftShader here) through the backend setting.
+ * Not here: a corrupt stored chunk (storage's suite checks reads of one fail INTEGRITY_FAILED).
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -23,6 +24,21 @@ let page: Page;
 beforeAll(async () => {
   ({ h, page } = await startGrantedHarness());
   await page.evaluate(installDriver);
+  // Pages opened from now on (the pool tab after it is replaced) keep their GPU devices where
+  // the test can reach them; web pages cannot (this runs through the browser's test driver).
+  await h.context.addInitScript(() => {
+    if (typeof GPUAdapter === 'undefined' || !location.protocol.startsWith('chrome-extension')) {
+      return;
+    }
+    const devices: GPUDevice[] = [];
+    (globalThis as { __faultDevices?: GPUDevice[] }).__faultDevices = devices;
+    const request = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (this: GPUAdapter, ...args) {
+      const device = await request.apply(this, args);
+      devices.push(device);
+      return device;
+    };
+  });
 });
 
 afterAll(async () => {
@@ -163,7 +179,43 @@ const extensionPage = async () => {
   return p;
 };
 
-type Fault = { name: string; inject: () => Promise<void>; heal?: () => Promise<void> };
+type Fault = {
+  name: string;
+  prepare?: () => Promise<void>;
+  inject: () => Promise<void>;
+  heal?: () => Promise<void>;
+};
+
+const poolTab = () => h.context.pages().find((p) => p.url().endsWith('/pool.html'));
+
+/** Sets the hosts' backend preference and waits until every ready host runs on `backend`. */
+async function useBackend(preferredBackend: string, backend: string): Promise<void> {
+  const ext = await extensionPage();
+  await ext.evaluate(async (preferredBackend) => {
+    const local = (
+      globalThis as unknown as {
+        chrome: {
+          storage: {
+            local: {
+              get(k: string): Promise<Record<string, object>>;
+              set(v: object): Promise<void>;
+            };
+          };
+        };
+      }
+    ).chrome.storage.local;
+    const settings = (await local.get('tabpool.settings'))['tabpool.settings'] ?? {};
+    await local.set({ 'tabpool.settings': { ...settings, preferredBackend } });
+  }, preferredBackend);
+  await ext.close();
+  await waitForHosts(
+    page,
+    (hosts) =>
+      readyKinds(hosts).join() === 'offscreen,tab' &&
+      hosts.every((x) => x.state !== 'ready' || (x as { backend?: string }).backend === backend),
+    60_000,
+  );
+}
 const faults: Fault[] = [
   { name: 'none', inject: async () => {} },
   {
@@ -188,6 +240,19 @@ const faults: Fault[] = [
       );
       await ext.close();
     },
+  },
+  {
+    name: 'device.destroy() in a host',
+    prepare: () => useBackend('webgpu', 'webgpu'),
+    inject: async () => {
+      const destroyed = await poolTab()?.evaluate(() => {
+        const devices = (globalThis as { __faultDevices?: GPUDevice[] }).__faultDevices ?? [];
+        for (const d of devices) d.destroy();
+        return devices.length;
+      });
+      if (!destroyed) throw new Error('no GPU device to destroy in the pool tab');
+    },
+    heal: () => useBackend('auto', 'cpu'),
   },
   {
     name: 'hang a host',
@@ -254,6 +319,7 @@ it(`ends ${TOTAL} requests spread over ${faults.length - 1} faults exactly once,
   const rows: (PhaseCounts & { fault: string })[] = [];
   for (const fault of chosen) {
     await waitForHosts(page, (hosts) => readyKinds(hosts).join() === 'offscreen,tab', 60_000);
+    await fault.prepare?.();
     const run = page.evaluate(
       ([name, n, deadline, grace]) =>
         (
