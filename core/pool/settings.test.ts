@@ -9,6 +9,7 @@ describe('settings', () => {
       poolTabs: 1,
       idleRetireSeconds: 600,
       languageModel: null,
+      standbyCopy: false,
     });
   });
 
@@ -25,7 +26,10 @@ describe('settings', () => {
       preferredBackend: 'cpu',
       idleRetireSeconds: 600,
       languageModel: null,
+      standbyCopy: false,
     });
+    expect(parseSettings({ standbyCopy: true }).standbyCopy).toBe(true);
+    expect(parseSettings({ standbyCopy: 'yes' }).standbyCopy).toBe(false);
     const lm = { repo: 'me/tiny', revision: 'main', files: ['config.json'] };
     expect(parseSettings({ languageModel: lm }).languageModel).toEqual(lm);
     expect(parseSettings({ languageModel: { repo: '../x', files: [] } }).languageModel).toBeNull();
