@@ -45,6 +45,11 @@ export interface RunOptions {
   hedge?: boolean;
   /** Internal: never place on the hosts the job avoids (a standby copy must land elsewhere). */
   strictAvoid?: boolean;
+  /**
+   * Internal: what the latency model times this job as (default: its model, else its op). A
+   * tensor op adds its size class, so a 1 MiB product does not make a host look slow for 1×1s.
+   */
+  costKey?: string;
 }
 
 export interface RunOutcome {
@@ -168,14 +173,21 @@ export class Coordinator {
     inputs: Record<string, WireTensor>,
     options: RunOptions,
   ): Promise<RunOutcome> {
-    const { value, host, attempts } = await this.submit(op, null, options, (runId) => {
-      // The host gets a copy, transferred: the coordinator keeps the originals to retry
-      // elsewhere. One memcpy here is cheaper than structured-cloning the bytes into the message.
-      const copy: Record<string, WireTensor> = {};
-      for (const [name, t] of Object.entries(inputs)) copy[name] = { ...t, data: t.data.slice(0) };
-      const message: RunRequest = { type: 'run', runId, op, inputs: copy };
-      return { message, transfer: Object.values(copy).map((t) => t.data) };
-    });
+    const costKey = `${op}:${sizeClass(inputs)}`;
+    const { value, host, attempts } = await this.submit(
+      op,
+      null,
+      { ...options, costKey },
+      (runId) => {
+        // The host gets a copy, transferred: the coordinator keeps the originals to retry
+        // elsewhere. One memcpy here is cheaper than structured-cloning the bytes into the message.
+        const copy: Record<string, WireTensor> = {};
+        for (const [name, t] of Object.entries(inputs))
+          copy[name] = { ...t, data: t.data.slice(0) };
+        const message: RunRequest = { type: 'run', runId, op, inputs: copy };
+        return { message, transfer: Object.values(copy).map((t) => t.data) };
+      },
+    );
     return { outputs: value as Record<string, WireTensor>, host, attempts };
   }
 
@@ -276,7 +288,7 @@ export class Coordinator {
       return await hedged({
         signal: options.signal,
         delayMs: () => {
-          const usual = this.latency.serviceMs('', model ?? work, work);
+          const usual = this.latency.serviceMs('', options.costKey ?? model ?? work, work);
           // A slow tail: twice the usual time; a stall: ten times, and at least STALL_MS.
           return options.hedge ? 2 * usual : Math.max(STALL_MS, 10 * usual);
         },
@@ -327,7 +339,8 @@ export class Coordinator {
           unreserve();
           return this.dispatch(host, options, build, onProgress);
         }, allottedMs);
-        this.latency.observe(host.id, model ?? work, work, Date.now() - sentMs, cold);
+        const key = options.costKey ?? model ?? work;
+        this.latency.observe(host.id, key, work, Date.now() - sentMs, cold);
         if (model) {
           this.queue.addResident(model, host.id);
           if (this.standbyCopy && this.queue.holders(model).size === 1) {
@@ -446,6 +459,13 @@ const STALL_MS = 3_000;
 
 type Build = (runId: number) => { message: CoordinatorToHostData; transfer: Transferable[] };
 type Placed = { value: unknown; host: { id: string; kind: HostKind }; attempts: number };
+
+/** Elements in all inputs, to the nearest power of 4: jobs of one class cost about the same. */
+function sizeClass(inputs: Record<string, WireTensor>): number {
+  let elements = 1;
+  for (const t of Object.values(inputs)) elements += t.shape.reduce((a, b) => a * b, 1);
+  return Math.round(Math.log(elements) / Math.log(4));
+}
 
 /** The stored model id a task's params name, if any (`<repo>@<revision>`). */
 function modelOf(params: unknown): string | null {

@@ -81,7 +81,7 @@ export class HostQueue {
   acquire(
     work: HostWork,
     model: string | null,
-    { deadlineAtMs, signal, origin, priority, strictAvoid }: RunOptions,
+    { deadlineAtMs, signal, origin, priority, strictAvoid, costKey }: RunOptions,
     avoid: ReadonlySet<string>,
   ): Promise<HostEntry> {
     if (signal?.aborted) return Promise.reject(new AbortedError('The run was cancelled'));
@@ -93,7 +93,7 @@ export class HostQueue {
       const job: WaitingJob = {
         id: this.nextJobId++,
         origin: origin ?? 'extension',
-        queue: model ?? work,
+        queue: costKey ?? model ?? work,
         priority: priority ?? 'interactive',
         work,
         model,

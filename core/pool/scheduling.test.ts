@@ -189,6 +189,26 @@ describe('Coordinator scheduling', () => {
     expect(new Float32Array(r.outputs.c?.data as ArrayBuffer)[0]).toBe(6);
   });
 
+  it('times ops by size class: one big product does not make its host look slow for small ones', async () => {
+    const { c } = await pool(2);
+    const n = 384;
+    const big = float32Tensor(new Float32Array(n * n).fill(1), [n, n]);
+    await c.run('matmul', { a: big, b: big }, { deadlineAtMs: Date.now() + 20_000 });
+    const used = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const r = await c.run(
+        'matmul',
+        {
+          a: float32Tensor(Float32Array.of(i), [1, 1]),
+          b: float32Tensor(Float32Array.of(2), [1, 1]),
+        },
+        { deadlineAtMs: Date.now() + 5_000 },
+      );
+      used.add(r.host.id);
+    }
+    expect(used.size).toBe(2);
+  });
+
   it('does not hedge a request that is not marked latency-critical', async () => {
     const { c } = await pool(2);
     for (let i = 0; i < 5; i++) expect(await product(c, i)).toBe(2 * i);
