@@ -46,6 +46,8 @@ export class LatencyModel {
   /** host × queue → load cost; queue → load cost on any host. */
   private readonly load = new Map<string, Ewma>();
   private readonly loadAnyHost = new Map<string, Ewma>();
+  /** host × queue × op that ran once already (their first run is not timed). */
+  private readonly warmedUp = new Set<string>();
 
   constructor(options: LatencyModelOptions = {}) {
     this.alpha = options.alpha ?? 0.3;
@@ -69,6 +71,13 @@ export class LatencyModel {
       const loadMs = Math.max(0, ms - warm);
       this.update(this.load, key(hostId, queue), loadMs);
       this.update(this.loadAnyHost, queue, loadMs);
+      this.warmedUp.add(key(hostId, queue, op));
+      return;
+    }
+    // A host's first run of a kind of work pays one-time costs (shader pipelines, JIT): timing
+    // it would make the host look slow, and a host that looks slow gets no runs to disprove it.
+    if (!this.warmedUp.has(key(hostId, queue, op))) {
+      this.warmedUp.add(key(hostId, queue, op));
       return;
     }
     this.update(this.service, key(hostId, queue, op), ms);
@@ -113,6 +122,7 @@ export class LatencyModel {
     const prefix = `${hostId}\u0000`;
     for (const k of this.service.keys()) if (k.startsWith(prefix)) this.service.delete(k);
     for (const k of this.load.keys()) if (k.startsWith(prefix)) this.load.delete(k);
+    for (const k of this.warmedUp) if (k.startsWith(prefix)) this.warmedUp.delete(k);
   }
 
   /** The per-host averages, for the popup and tests. */
