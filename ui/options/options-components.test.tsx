@@ -54,6 +54,12 @@ describe('SettingsForm', () => {
     expect(html).toContain('value="https://huggingface.co"');
     expect(html).toContain('role="status"');
     expect(html).toMatch(/Language model for pages[^<]*<input[^>]*name="languageModelRepo"/);
+    expect(html).toMatch(/<input[^>]*name="standbyCopy"[^>]*type="checkbox"/);
+    expect(html).not.toMatch(/name="standbyCopy"[^>]*checked/);
+    const on = renderToString(
+      <SettingsForm settings={{ ...DEFAULT_SETTINGS, standbyCopy: true }} save={async () => {}} />,
+    );
+    expect(on).toMatch(/<input[^>]*name="standbyCopy"[^>]*checked/);
   });
 });
 

@@ -89,6 +89,15 @@ export function SettingsForm({ settings, save }: SettingsFormProps) {
           <option value="cpu">CPU only</option>
         </select>
       </label>
+      <label class="settings__check">
+        <input
+          name="standbyCopy"
+          type="checkbox"
+          checked={draft.standbyCopy}
+          onChange={(e) => setDraft({ ...draft, standbyCopy: e.currentTarget.checked })}
+        />
+        Keep a warm second copy of models in use on another host (faster failover, twice the memory)
+      </label>
       <label>
         Model server
         <input
