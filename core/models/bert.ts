@@ -106,30 +106,27 @@ export function bertArchitecture(config: BertConfig, params: Params): Architectu
     return params.get(`${p}${name}`, shape);
   }
 
-  const layerStage = (i: number): Stage => ({
-    name: `layer.${i}`,
-    kind: 'layer',
-    async run(s: Scope, x, ctx) {
-      const base = `encoder.layer.${i}.`;
-      const lin = async (t: Tensor, name: string, out: number, inp: number, fn = 'none' as const) =>
-        linear(
-          s,
-          t,
-          await w(`${base}${name}.weight`, [out, inp]),
-          await w(`${base}${name}.bias`, [out]),
-          fn,
-        );
-      const h = x as Tensor;
-      const q = await lin(h, 'attention.self.query', hidden, hidden);
-      const k = await lin(h, 'attention.self.key', hidden, hidden);
-      const v = await lin(h, 'attention.self.value', hidden, hidden);
+  const layerStage = (i: number): Stage => {
+    const base = `encoder.layer.${i}.`;
+    const lin = async (s: Scope, t: Tensor, name: string, out: number, inp: number) =>
+      linear(
+        s,
+        t,
+        await w(`${base}${name}.weight`, [out, inp]),
+        await w(`${base}${name}.bias`, [out]),
+      );
+    /** LayerNorm(h + attention(h)) (post-norm). */
+    const attention = async (s: Scope, h: Tensor, ctx: StageContext) => {
+      const q = await lin(s, h, 'attention.self.query', hidden, hidden);
+      const k = await lin(s, h, 'attention.self.key', hidden, hidden);
+      const v = await lin(s, h, 'attention.self.value', hidden, hidden);
       const shape = { batch: ctx.batch, seq: ctx.seq, heads, kvHeads: heads, headDim };
       const ctxOut = await selfAttention(s, q, k, v, shape, {
         causal: false,
         kvLengths: ctx.kvLengths,
       });
-      const attn = await lin(ctxOut, 'attention.output.dense', hidden, hidden);
-      const h1 = await s.run(
+      const attn = await lin(s, ctxOut, 'attention.output.dense', hidden, hidden);
+      return s.run(
         'layerNorm',
         [
           await add(s, attn, h),
@@ -138,6 +135,9 @@ export function bertArchitecture(config: BertConfig, params: Params): Architectu
         ],
         { eps },
       );
+    };
+    /** LayerNorm(h1 + feedForward(h1)). */
+    const feedForward = async (s: Scope, h1: Tensor) => {
       const inter = await linear(
         s,
         h1,
@@ -145,7 +145,7 @@ export function bertArchitecture(config: BertConfig, params: Params): Architectu
         await w(`${base}intermediate.dense.bias`, [intermediate]),
         act,
       );
-      const out = await lin(inter, 'output.dense', hidden, intermediate);
+      const out = await lin(s, inter, 'output.dense', hidden, intermediate);
       return s.run(
         'layerNorm',
         [
@@ -155,8 +155,21 @@ export function bertArchitecture(config: BertConfig, params: Params): Architectu
         ],
         { eps },
       );
-    },
-  });
+    };
+    return {
+      name: `layer.${i}`,
+      kind: 'layer',
+      run: async (s, x, ctx) => feedForward(s, await attention(s, x as Tensor, ctx)),
+      parts: [
+        {
+          name: `layer.${i}.attention`,
+          kind: 'layer',
+          run: (s, x, ctx) => attention(s, x as Tensor, ctx),
+        },
+        { name: `layer.${i}.ffn`, kind: 'layer', run: (s, x) => feedForward(s, x as Tensor) },
+      ],
+    };
+  };
 
   const head: Stage = {
     name: 'head',

@@ -6,7 +6,14 @@ import { cpuTensor, cpuToDense, slice, type Tensor } from '../../kernels/tensor/
 import { BadModelFileError, InvalidParamsError } from '../protocol/errors';
 import { add, linear, pickPosition, selfAttention } from './blocks';
 import type { Gpt2Config } from './config';
-import { type Architecture, type ModelInputs, type Stage, textInputIds } from './model';
+import type { Scope } from './graph';
+import {
+  type Architecture,
+  type ModelInputs,
+  type Stage,
+  type StageContext,
+  textInputIds,
+} from './model';
 import { findPrefix, type Params } from './params';
 
 export function gpt2Architecture(config: Gpt2Config, params: Params): Architecture {
@@ -51,30 +58,33 @@ export function gpt2Architecture(config: Gpt2Config, params: Params): Architectu
     },
   };
 
-  const block = (i: number): Stage => ({
-    name: `layer.${i}`,
-    kind: 'layer',
-    async run(s, x, ctx) {
-      const base = `h.${i}.`;
-      const h = x as Tensor;
-      const ln = async (t: Tensor, name: string) =>
-        s.run(
-          'layerNorm',
-          [t, await w(`${base}${name}.weight`, H), await w(`${base}${name}.bias`, H)],
-          {
-            eps,
-          },
-        );
-      const conv1d = async (t: Tensor, name: string, inp: number, out: number, fn = act) =>
-        linear(
-          s,
-          t,
-          await w(`${base}${name}.weight`, [inp, out]),
-          await w(`${base}${name}.bias`, [out]),
-          fn,
-          'in-out',
-        );
-      const qkv = await conv1d(await ln(h, 'ln_1'), 'attn.c_attn', hidden, 3 * hidden, 'none');
+  const block = (i: number): Stage => {
+    const base = `h.${i}.`;
+    const ln = async (s: Scope, t: Tensor, name: string) =>
+      s.run(
+        'layerNorm',
+        [t, await w(`${base}${name}.weight`, H), await w(`${base}${name}.bias`, H)],
+        { eps },
+      );
+    const conv1d = async (s: Scope, t: Tensor, name: string, inp: number, out: number, fn = act) =>
+      linear(
+        s,
+        t,
+        await w(`${base}${name}.weight`, [inp, out]),
+        await w(`${base}${name}.bias`, [out]),
+        fn,
+        'in-out',
+      );
+    /** x + attn(ln_1(x)). */
+    const attention = async (s: Scope, h: Tensor, ctx: StageContext) => {
+      const qkv = await conv1d(
+        s,
+        await ln(s, h, 'ln_1'),
+        'attn.c_attn',
+        hidden,
+        3 * hidden,
+        'none',
+      );
       const q = slice(qkv, 2, 0, hidden);
       const k = slice(qkv, 2, hidden, 2 * hidden);
       const v = slice(qkv, 2, 2 * hidden, 3 * hidden);
@@ -90,11 +100,27 @@ export function gpt2Architecture(config: Gpt2Config, params: Params): Architectu
           cache: ctx.cache ? { cache: ctx.cache, layer: i } : undefined,
         },
       );
-      const h1 = await add(s, await conv1d(attn, 'attn.c_proj', hidden, hidden, 'none'), h);
-      const m = await conv1d(await ln(h1, 'ln_2'), 'mlp.c_fc', hidden, intermediate);
-      return add(s, await conv1d(m, 'mlp.c_proj', intermediate, hidden, 'none'), h1);
-    },
-  });
+      return add(s, await conv1d(s, attn, 'attn.c_proj', hidden, hidden, 'none'), h);
+    };
+    /** h1 + mlp(ln_2(h1)). */
+    const feedForward = async (s: Scope, h1: Tensor) => {
+      const m = await conv1d(s, await ln(s, h1, 'ln_2'), 'mlp.c_fc', hidden, intermediate);
+      return add(s, await conv1d(s, m, 'mlp.c_proj', intermediate, hidden, 'none'), h1);
+    };
+    return {
+      name: `layer.${i}`,
+      kind: 'layer',
+      run: async (s, x, ctx) => feedForward(s, await attention(s, x as Tensor, ctx)),
+      parts: [
+        {
+          name: `layer.${i}.attention`,
+          kind: 'layer',
+          run: (s, x, ctx) => attention(s, x as Tensor, ctx),
+        },
+        { name: `layer.${i}.mlp`, kind: 'layer', run: (s, x) => feedForward(s, x as Tensor) },
+      ],
+    };
+  };
 
   const head: Stage = {
     name: 'head',

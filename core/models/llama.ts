@@ -5,7 +5,14 @@
 import { cpuTensor, cpuToDense, type Tensor } from '../../kernels/tensor/tensor';
 import { add, linear, pickPosition, selfAttention } from './blocks';
 import type { LlamaConfig } from './config';
-import { type Architecture, type ModelInputs, type Stage, textInputIds } from './model';
+import type { Scope } from './graph';
+import {
+  type Architecture,
+  type ModelInputs,
+  type Stage,
+  type StageContext,
+  textInputIds,
+} from './model';
 import { findPrefix, type Params } from './params';
 
 export function llamaArchitecture(config: LlamaConfig, params: Params): Architecture {
@@ -28,31 +35,30 @@ export function llamaArchitecture(config: LlamaConfig, params: Params): Architec
     },
   };
 
-  const layer = (i: number): Stage => ({
-    name: `layer.${i}`,
-    kind: 'layer',
-    async run(s, x, ctx) {
-      const base = `layers.${i}.`;
-      const h = x as Tensor;
-      const proj = async (
-        t: Tensor,
-        name: string,
-        out: number,
-        inp: number,
-        bias: boolean,
-        fn = 'none' as const,
-      ) =>
-        linear(
-          s,
-          t,
-          await w(`${base}${name}.weight`, [out, inp]),
-          bias ? await maybe(`${base}${name}.bias`, [out]) : null,
-          fn,
-        );
+  const layer = (i: number): Stage => {
+    const base = `layers.${i}.`;
+    const proj = async (
+      s: Scope,
+      t: Tensor,
+      name: string,
+      out: number,
+      inp: number,
+      bias: boolean,
+      fn = 'none' as const,
+    ) =>
+      linear(
+        s,
+        t,
+        await w(`${base}${name}.weight`, [out, inp]),
+        bias ? await maybe(`${base}${name}.bias`, [out]) : null,
+        fn,
+      );
+    /** h + o_proj(attention(rmsNorm(h))). */
+    const attention = async (s: Scope, h: Tensor, ctx: StageContext) => {
       const x1 = await s.run('rmsNorm', [h, await w(`${base}input_layernorm.weight`, H)], { eps });
-      const q = await proj(x1, 'self_attn.q_proj', heads * headDim, hidden, config.qkvBias);
-      const k = await proj(x1, 'self_attn.k_proj', kvHeads * headDim, hidden, config.qkvBias);
-      const v = await proj(x1, 'self_attn.v_proj', kvHeads * headDim, hidden, config.qkvBias);
+      const q = await proj(s, x1, 'self_attn.q_proj', heads * headDim, hidden, config.qkvBias);
+      const k = await proj(s, x1, 'self_attn.k_proj', kvHeads * headDim, hidden, config.qkvBias);
+      const v = await proj(s, x1, 'self_attn.v_proj', kvHeads * headDim, hidden, config.qkvBias);
       const attn = await selfAttention(
         s,
         q,
@@ -66,11 +72,14 @@ export function llamaArchitecture(config: LlamaConfig, params: Params): Architec
           cache: ctx.cache ? { cache: ctx.cache, layer: i } : undefined,
         },
       );
-      const h1 = await add(
+      return add(
         s,
-        await proj(attn, 'self_attn.o_proj', hidden, heads * headDim, config.mlpBias),
+        await proj(s, attn, 'self_attn.o_proj', hidden, heads * headDim, config.mlpBias),
         h,
       );
+    };
+    /** h1 + SwiGLU(rmsNorm(h1)). */
+    const feedForward = async (s: Scope, h1: Tensor) => {
       const x2 = await s.run(
         'rmsNorm',
         [h1, await w(`${base}post_attention_layernorm.weight`, H)],
@@ -83,11 +92,24 @@ export function llamaArchitecture(config: LlamaConfig, params: Params): Architec
         config.mlpBias ? await maybe(`${base}mlp.gate_proj.bias`, [intermediate]) : null,
         config.act,
       );
-      const up = await proj(x2, 'mlp.up_proj', intermediate, hidden, config.mlpBias);
+      const up = await proj(s, x2, 'mlp.up_proj', intermediate, hidden, config.mlpBias);
       const glu = await s.run('binary', [gate, up], { fn: 'mul' });
-      return add(s, await proj(glu, 'mlp.down_proj', hidden, intermediate, config.mlpBias), h1);
-    },
-  });
+      return add(s, await proj(s, glu, 'mlp.down_proj', hidden, intermediate, config.mlpBias), h1);
+    };
+    return {
+      name: `layer.${i}`,
+      kind: 'layer',
+      run: async (s, x, ctx) => feedForward(s, await attention(s, x as Tensor, ctx)),
+      parts: [
+        {
+          name: `layer.${i}.attention`,
+          kind: 'layer',
+          run: (s, x, ctx) => attention(s, x as Tensor, ctx),
+        },
+        { name: `layer.${i}.mlp`, kind: 'layer', run: (s, x) => feedForward(s, x as Tensor) },
+      ],
+    };
+  };
 
   const head: Stage = {
     name: 'head',

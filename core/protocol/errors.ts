@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'NOT_INSTALLED'
   | 'NOT_GRANTED'
   | 'RATE_LIMITED'
+  | 'NO_SHARD_PLAN'
   | 'INTERNAL';
 
 /** The plain-data shape of an error on the wire. */
@@ -158,6 +159,10 @@ export class NotGrantedError extends TabpoolError {
 export class RateLimitedError extends TabpoolError {
   readonly code = 'RATE_LIMITED';
 }
+/** No way to split a model over the hosts fits their limits (core/shard/planner.ts). */
+export class NoShardPlanError extends TabpoolError {
+  readonly code = 'NO_SHARD_PLAN';
+}
 /** A bug: something that should not happen did. */
 export class InternalError extends TabpoolError {
   readonly code = 'INTERNAL';
@@ -193,6 +198,7 @@ const classesByCode: Record<ErrorCode, ErrorClass> = {
   NOT_INSTALLED: NotInstalledError,
   NOT_GRANTED: NotGrantedError,
   RATE_LIMITED: RateLimitedError,
+  NO_SHARD_PLAN: NoShardPlanError,
   INTERNAL: InternalError,
 };
 
