@@ -21,6 +21,7 @@ import type {
 import { modelIdOf } from '../protocol/inference';
 import type { HostKind } from '../protocol/page';
 import type { WireTensor } from '../protocol/tensor';
+import { runSharded, wantsSharding } from '../shard/coordinator-hook';
 import { hedged } from './hedge';
 import { HostQueue } from './host-queue';
 import { type HostEntry, HostRegistry, type RegistryOptions } from './host-registry';
@@ -84,6 +85,8 @@ interface PendingRun {
 export interface TaskOptions extends RunOptions {
   /** Progress the host reports while the task runs. */
   onProgress?: (progress: unknown) => void;
+  /** MessagePorts in `params` (sharded runs hand hosts their neighbours' ports). */
+  transfer?: Transferable[];
 }
 
 export interface TaskOutcome {
@@ -200,6 +203,8 @@ export class Coordinator {
     params: TaskParamsByName[K],
     options: TaskOptions,
   ): Promise<TaskOutcome> {
+    // ---- sharding hook (core/shard): a run that asks for it goes over several hosts ----
+    if (task === 'model-run' && wantsSharding(params)) return runSharded(this, params, options);
     const model = modelOf(params);
     const { value, host, attempts } = await this.submit(
       task,
@@ -250,7 +255,10 @@ export class Coordinator {
     return this.dispatch(
       host,
       options,
-      (runId) => ({ message: { type: 'task', runId, task, params } as TaskRequest, transfer: [] }),
+      (runId) => ({
+        message: { type: 'task', runId, task, params } as TaskRequest,
+        transfer: options.transfer ?? [],
+      }),
       options.onProgress,
     );
   }

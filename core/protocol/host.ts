@@ -12,6 +12,7 @@ import type {
   UnloadParams,
 } from './inference';
 import type { HostKind, HostSummary } from './page';
+import type { StagesTask } from './shard';
 import type { WireTensor } from './tensor';
 
 export type { HostKind };
@@ -97,6 +98,8 @@ export interface TaskParamsByName {
   /** Progress events are `{ token: { id, text } }`. */
   'model-generate': GenerateParams;
   'model-unload': UnloadParams;
+  /** Sharded runs (core/shard): profile a model's stages, run a range, resend a kept activation. */
+  'model-stages': StagesTask;
   /** Times kernels and model forwards on each backend this host has; result `BenchSample[]`. */
   benchmark: BenchmarkTask;
 }

@@ -46,6 +46,14 @@ export const RunParamsSchema = v.object({
   ),
   /** Only these outputs come back (default: every output except hidden_states.*). */
   outputs: v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(64))), v.maxLength(64))),
+  /** Run the model split over several hosts (core/shard): at most `hosts`, cut by `split`. */
+  shard: v.optional(
+    v.object({
+      hosts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16))),
+      split: v.optional(v.picklist(['layers', 'sublayers']), 'layers'),
+      byComponent: v.optional(v.boolean(), false),
+    }),
+  ),
 });
 export type RunParams = v.InferOutput<typeof RunParamsSchema>;
 
@@ -112,6 +120,11 @@ export interface RunResult {
   outputs: Record<string, WireTensor>;
   /** Where the host ran the model: its WebGPU device or the CPU kernels. */
   backend: 'webgpu' | 'cpu';
+  /** A sharded run: where each stage range ran and how long its activation took to arrive. */
+  shard?: {
+    ranges: { host: string; from: number; to: number; transferMs: number | null; bytes: number }[];
+    resumedFrom: number[];
+  };
 }
 export interface EmbedResult {
   /** f32 [texts, hidden]. */

@@ -23,6 +23,7 @@ import {
   type UnloadResult,
 } from '../protocol/inference';
 import { float32Tensor, type WireTensor } from '../protocol/tensor';
+import { createStageTasks, type StageTasks } from '../shard/stage-host';
 
 export interface ModelTaskContext {
   onProgress: (progress: unknown) => void;
@@ -48,6 +49,8 @@ export interface ModelTasks {
   classify(p: ClassifyParams, ctx: ModelTaskContext): Promise<ClassifyResult>;
   generate(p: GenerateParams, ctx: ModelTaskContext): Promise<GenerateResult>;
   unload(p: UnloadParams): Promise<UnloadResult>;
+  /** Sharded runs: stage ranges of a model (core/shard/stage-host.ts). */
+  stages: StageTasks;
   /** Ids of the models in memory, most recently used last. */
   loaded(): string[];
   /** Drops every loaded model (the HAL is about to change). */
@@ -122,6 +125,7 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
   };
 
   return {
+    stages: createStageTasks(deps),
     async run(p, ctx) {
       const { model } = await get(p.model);
       aborted(ctx.signal);

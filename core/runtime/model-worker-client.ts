@@ -30,7 +30,10 @@ export function createModelWorkerClient(worker: Worker): ModelWorkerClient {
       if (++seen >= want) caughtUp?.();
     };
     try {
-      const reply = await api.call(callId, task, params, Comlink.proxy(onProgress));
+      // A sharded run's MessagePorts (core/shard) move to the Worker; they cannot be copied.
+      const ports = Object.values(params as object).filter((v) => v instanceof MessagePort);
+      const sent = ports.length > 0 ? Comlink.transfer(params, ports) : params;
+      const reply = await api.call(callId, task, sent, Comlink.proxy(onProgress));
       // Progress rides another channel: deliver every event before the result.
       want = reply.progress;
       if (seen < want) await new Promise<void>((r) => (caughtUp = r));

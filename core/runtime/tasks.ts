@@ -27,6 +27,7 @@ export const TASK_NAMES: TaskName[] = [
   'model-classify',
   'model-generate',
   'model-unload',
+  'model-stages',
   'benchmark',
 ];
 
@@ -76,6 +77,8 @@ export function createTaskRunner(models: ModelTasks | (() => Promise<ModelTasks>
         return (await get()).generate(params as TaskParamsByName['model-generate'], ctx);
       case 'model-unload':
         return (await get()).unload(params as TaskParamsByName['model-unload']);
+      case 'model-stages':
+        return (await get()).stages(params as TaskParamsByName['model-stages'], ctx);
       case 'benchmark': {
         // Loaded on first use: most hosts never run one.
         const { runBenchmark } = await import('./bench-task');

@@ -69,12 +69,16 @@ export interface ShardedRunOutcome extends RunResult {
 let nextRun = 1;
 
 export class ShardedRunner {
-  private readonly profiles = new Map<string, Promise<StageProfile[]>>();
-
   constructor(
     private readonly transport: ShardTransport,
     private readonly maxAttempts = 3,
+    private readonly profiles = new Map<string, Promise<StageProfile[]>>(),
   ) {}
+
+  /** This runner (its remembered profiles) over another transport. */
+  withTransport(transport: ShardTransport): ShardedRunner {
+    return new ShardedRunner(transport, this.maxAttempts, this.profiles);
+  }
 
   /** The model's stages for `split`, profiled on one host once and remembered. */
   profile(model: string, split: StageSplit, signal: AbortSignal): Promise<StageProfile[]> {
