@@ -5,9 +5,9 @@
  */
 import type { Coordinator, TaskOptions, TaskOutcome } from '../pool/coordinator';
 import type { RunParams, RunResult } from '../protocol/inference';
-import { ShardedRunner, type ShardTransport } from './sharded-run';
+import { type ProfileCache, ShardedRunner, type ShardTransport } from './sharded-run';
 
-const runners = new WeakMap<Coordinator, ShardedRunner>();
+const profilesByCoordinator = new WeakMap<Coordinator, ProfileCache>();
 
 export const wantsSharding = (params: unknown): params is RunParams & { shard: object } =>
   typeof (params as { shard?: unknown } | null)?.shard === 'object';
@@ -44,14 +44,14 @@ export async function runSharded(
   params: RunParams & { shard: object },
   options: TaskOptions,
 ): Promise<TaskOutcome> {
-  let runner = runners.get(c);
-  if (!runner) {
-    // The transport reads the options of the run it serves: one runner per run shares profiles.
-    runner = new ShardedRunner({ hosts: () => [], call: () => Promise.reject() });
-    runners.set(c, runner);
+  // Profiles are remembered per coordinator; the transport carries this run's deadline.
+  let profiles = profilesByCoordinator.get(c);
+  if (!profiles) {
+    profiles = new Map();
+    profilesByCoordinator.set(c, profiles);
   }
   const shard = params.shard as NonNullable<RunParams['shard']>;
-  const out = await runner.withTransport(transportFor(c, options)).run({
+  const out = await new ShardedRunner(transportFor(c, options), 3, profiles).run({
     model: params.model,
     inputs: params.inputs,
     ...(params.outputs ? { outputs: params.outputs } : {}),

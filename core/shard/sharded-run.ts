@@ -66,19 +66,17 @@ export interface ShardedRunOutcome extends RunResult {
   ranges: RangeReport[];
 }
 
+/** Stage profiles by `model|split`, shared by the runs of one coordinator. */
+export type ProfileCache = Map<string, Promise<StageProfile[]>>;
+
 let nextRun = 1;
 
 export class ShardedRunner {
   constructor(
     private readonly transport: ShardTransport,
     private readonly maxAttempts = 3,
-    private readonly profiles = new Map<string, Promise<StageProfile[]>>(),
+    private readonly profiles: ProfileCache = new Map(),
   ) {}
-
-  /** This runner (its remembered profiles) over another transport. */
-  withTransport(transport: ShardTransport): ShardedRunner {
-    return new ShardedRunner(transport, this.maxAttempts, this.profiles);
-  }
 
   /** The model's stages for `split`, profiled on one host once and remembered. */
   profile(model: string, split: StageSplit, signal: AbortSignal): Promise<StageProfile[]> {

@@ -147,7 +147,12 @@ describe('sharded runs across the offscreen document and a pool tab', () => {
     expect(resumed[0]).toBeGreaterThan(0);
     console.info(
       `chromium shard resume: whole ${whole.ms.toFixed(0)} ms; killed tab mid-run, resumed from stage ${resumed[0]}; ` +
-        `ranges ${(sharded.shard?.ranges ?? []).map((r) => `${r.from}..${r.to}`).join(' | ')}; total ${sharded.ms.toFixed(0)} ms`,
+        `ranges ${(sharded.shard?.ranges ?? [])
+          .map(
+            (r) =>
+              `${r.from}..${r.to} (in ${r.transferMs?.toFixed(2) ?? '-'} ms, out ${r.bytes} B)`,
+          )
+          .join(' | ')}; total ${sharded.ms.toFixed(0)} ms`,
     );
   }, 180_000);
 });
