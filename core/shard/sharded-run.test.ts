@@ -215,3 +215,13 @@ describe('sharded runs over in-process stage hosts', () => {
     ).rejects.toMatchObject({ code: 'NO_SHARD_PLAN' });
   });
 });
+
+it('NO_HOST (typed, not INTERNAL) when no host can run model stages', async () => {
+  await expect(
+    new ShardedRunner({ hosts: () => [], call: () => Promise.reject(new Error('unused')) }).run({
+      model: 'gpt2@main',
+      inputs: gpt2Inputs(),
+      split: 'layers',
+    }),
+  ).rejects.toMatchObject({ code: 'NO_HOST' });
+});

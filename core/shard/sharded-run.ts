@@ -5,7 +5,7 @@
  * rest of the model is planned again over the hosts still alive, starting from the last stage
  * whose output a live host still keeps (`resend`), or from the inputs if none does.
  */
-import { InternalError, isTabpoolError } from '../protocol/errors';
+import { InternalError, isTabpoolError, NoHostError } from '../protocol/errors';
 import type { RunResult } from '../protocol/inference';
 import type {
   StageProfile,
@@ -85,7 +85,7 @@ export class ShardedRunner {
     if (!p) {
       p = (async () => {
         const hosts = this.transport.hosts();
-        let lastError: unknown = new InternalError('No host to profile on');
+        let lastError: unknown = new NoHostError('No host that can run model stages is ready');
         for (const h of hosts) {
           try {
             const r = (await this.transport.call(
