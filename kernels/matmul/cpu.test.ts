@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matmulCpu } from './cpu';
+import { matmulCpu, matmulCpuReference, matmulTransBInto, transposeInto } from './cpu';
 
 /** Seeded xorshift so failures reproduce. */
 function random(seed: number, length: number): Float32Array {
@@ -68,5 +68,43 @@ describe('matmulCpu', () => {
   it('rejects inputs whose length does not match the shape', () => {
     expect(() => matmulCpu(new Float32Array(5), new Float32Array(6), 2, 3, 2)).toThrow(RangeError);
     expect(() => matmulCpu(new Float32Array(6), new Float32Array(5), 2, 3, 2)).toThrow(RangeError);
+  });
+});
+
+describe('blocked kernels', () => {
+  // Sizes around the 4-row blocks and the 256-column panels, none dividing evenly.
+  it.each([
+    [1, 1, 1],
+    [3, 5, 7],
+    [4, 9, 256],
+    [5, 13, 257],
+    [7, 33, 300],
+    [9, 64, 513],
+  ])('matmulCpu equals the one-row reference bit for bit at %i×%i×%i', (m, k, n) => {
+    const a = random(m + 3 * k, m * k);
+    const b = random(n + 5 * k, k * n);
+    expect(matmulCpu(a, b, m, k, n)).toEqual(matmulCpuReference(a, b, m, k, n));
+  });
+
+  it.each([
+    [1, 7, 1],
+    [2, 31, 5],
+    [3, 64, 9],
+  ])('matmulTransBInto on [n, k] weights equals the reference at %i×%i×%i', (m, k, n) => {
+    const a = random(11 + m, m * k);
+    const bt = random(13 + n, n * k);
+    const b = new Float32Array(k * n);
+    transposeInto(bt, 0, n, k, b);
+    const got = new Float32Array(m * n);
+    matmulTransBInto(a, 0, bt, 0, got, 0, m, k, n);
+    expect(got).toEqual(matmulCpuReference(a, b, m, k, n));
+  });
+
+  it('transposeInto reads at an offset and handles edges past a 32 × 32 tile', () => {
+    const src = random(3, 5 + 33 * 35);
+    const dst = new Float32Array(33 * 35);
+    transposeInto(src, 5, 33, 35, dst);
+    for (let r = 0; r < 33; r++)
+      for (let c = 0; c < 35; c++) expect(dst[c * 33 + r]).toBe(src[5 + r * 35 + c]);
   });
 });
