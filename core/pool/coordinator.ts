@@ -433,7 +433,8 @@ export class Coordinator {
    * background priority, so that host holds a warm copy. Its result is dropped.
    */
   private warmStandby(work: HostWork, model: string, build: Build): void {
-    if (work === 'model-generate' || this.warming.has(model)) return;
+    // Replaying a whole generation or transcription costs as much as the job: not worth it.
+    if (work === 'model-generate' || work === 'model-transcribe' || this.warming.has(model)) return;
     const holders = new Set<string>(this.queue.holders(model));
     const spare = this.registry
       .ready()

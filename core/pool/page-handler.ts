@@ -222,6 +222,16 @@ async function run(
         }),
       )) as ResultByOp['generate'];
       break;
+    case 'transcribe':
+      result = (await modelTask(ctx, 'model-transcribe', request.params, placement, (p) =>
+        ctx.emit?.({
+          tabpool: PROTOCOL_VERSION,
+          id: request.id,
+          event: 'token',
+          token: (p as { token: TokenEvent['token'] }).token,
+        }),
+      )) as ResultByOp['transcribe'];
+      break;
     default:
       assertNever(request);
   }

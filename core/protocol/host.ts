@@ -9,6 +9,7 @@ import type {
   EmbedParams,
   GenerateParams,
   RunParams,
+  TranscribeParams,
   UnloadParams,
 } from './inference';
 import type { HostKind, HostSummary } from './page';
@@ -97,6 +98,8 @@ export interface TaskParamsByName {
   'model-classify': ClassifyParams;
   /** Progress events are `{ token: { id, text } }`. */
   'model-generate': GenerateParams;
+  /** Progress events are `{ token: { id, text } }`, as for model-generate. */
+  'model-transcribe': TranscribeParams;
   'model-unload': UnloadParams;
   /** Sharded runs (core/shard): profile a model's stages, run a range, resend a kept activation. */
   'model-stages': StagesTask;

@@ -1,10 +1,11 @@
 /**
  * The inference ops of the page protocol: `run` (named tensors in and out), `embed`, `classify`,
- * `generate` (tokens streamed as `token` events) and `models.unload`. Pages name a stored model
+ * `generate` (tokens streamed as `token` events), `transcribe` (Whisper, tokens streamed the same
+ * way) and `models.unload`. Pages name a stored model
  * (`owner/name` or `owner/name@revision`); the params are validated here before any work.
  */
 import * as v from 'valibot';
-import { InvalidParamsError } from './errors';
+import { InvalidParamsError, PayloadTooLargeError } from './errors';
 import { checkTensorBytes, MAX_TENSOR_BYTES, type WireTensor, WireTensorSchema } from './tensor';
 
 /** `owner/name` or `owner/name@revision`, as `models.load` stored it. */
@@ -71,11 +72,17 @@ export const ClassifyParamsSchema = v.pipe(
     texts: v.optional(TextsSchema),
     /** Images as pixel_values f32 [B, C, H, W], already resized and normalised. */
     pixelValues: v.optional(WireTensorSchema),
+    /** CLIP zero-shot: the candidate labels (texts) each image is scored against. */
+    labels: v.optional(TextsSchema),
     topK: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)), 5),
   }),
   v.check(
     (p) => (p.texts === undefined) !== (p.pixelValues === undefined),
     'give texts or pixelValues (one of them)',
+  ),
+  v.check(
+    (p) => p.labels === undefined || p.pixelValues !== undefined,
+    'labels go with pixelValues (zero-shot image classification)',
   ),
 );
 export type ClassifyParams = v.InferOutput<typeof ClassifyParamsSchema>;
@@ -113,6 +120,24 @@ export const GenerateParamsSchema = v.object({
 });
 export type GenerateParams = v.InferOutput<typeof GenerateParamsSchema>;
 
+/** Whisper's window: 30 s of 16 kHz audio. Longer audio is refused, not cut. */
+export const AUDIO_SAMPLE_RATE = 16_000;
+export const MAX_AUDIO_SAMPLES = 30 * AUDIO_SAMPLE_RATE;
+
+export const TranscribeParamsSchema = v.object({
+  model: ModelRefSchema,
+  /** f32 16 kHz mono samples, shape [samples] or [1, samples]. */
+  audio: WireTensorSchema,
+  /** A language code ('en') or token ('<|en|>'); default: the model's, else detected. */
+  language: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(16))),
+  task: v.optional(v.picklist(['transcribe', 'translate'])),
+  maxTokens: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_NEW_TOKENS)),
+    128,
+  ),
+});
+export type TranscribeParams = v.InferOutput<typeof TranscribeParamsSchema>;
+
 export const UnloadParamsSchema = v.object({ model: ModelRefSchema });
 export type UnloadParams = v.InferOutput<typeof UnloadParamsSchema>;
 
@@ -142,12 +167,18 @@ export interface GenerateResult {
   promptTokens: number;
   finishReason: FinishReason;
 }
+export interface TranscribeResult {
+  text: string;
+  /** The new token ids (greedy, timestamps off), without the prompt or the final end-of-text. */
+  tokens: number[];
+  finishReason: FinishReason;
+}
 export interface UnloadResult {
   /** Hosts that had the model in memory and dropped it (the stored files stay). */
   unloaded: number;
 }
 
-/** Streamed before `generate`'s final reply: the text one new token adds (may be ''). */
+/** Streamed before `generate`'s and `transcribe`'s final reply: the text one new token adds (may be ''). */
 export interface TokenEvent {
   tabpool: number;
   id: string;
@@ -196,5 +227,31 @@ export function parseClassifyParams(params: unknown): ClassifyParams {
 }
 export const parseGenerateParams = (params: unknown) =>
   parseWith(GenerateParamsSchema, 'generate', params);
+export function parseTranscribeParams(params: unknown): TranscribeParams {
+  const p = parseWith(TranscribeParamsSchema, 'transcribe', params);
+  const { audio } = p;
+  if (audio.dtype !== 'float32') {
+    throw new InvalidParamsError('transcribe: audio must be float32 samples', {
+      detail: { field: 'audio' },
+    });
+  }
+  if (audio.shape.length > 2 || (audio.shape.length === 2 && audio.shape[0] !== 1)) {
+    throw new InvalidParamsError('transcribe: audio must be [samples] or [1, samples] (mono)', {
+      detail: { field: 'audio' },
+    });
+  }
+  checkTensorBytes('audio', audio);
+  const samples = audio.shape.at(-1) ?? 0;
+  if (samples > MAX_AUDIO_SAMPLES) {
+    throw new PayloadTooLargeError(
+      `transcribe: audio has ${samples} samples; at most ${MAX_AUDIO_SAMPLES} (30 s at 16 kHz)`,
+      { detail: { field: 'audio', samples, limit: MAX_AUDIO_SAMPLES } },
+    );
+  }
+  if (samples < 1) {
+    throw new InvalidParamsError('transcribe: audio is empty', { detail: { field: 'audio' } });
+  }
+  return p;
+}
 export const parseUnloadParams = (params: unknown) =>
   parseWith(UnloadParamsSchema, 'models.unload', params);

@@ -22,9 +22,12 @@ import {
   parseEmbedParams,
   parseGenerateParams,
   parseRunParams,
+  parseTranscribeParams,
   parseUnloadParams,
   type RunParams,
   type RunResult,
+  type TranscribeParams,
+  type TranscribeResult,
   type UnloadParams,
   type UnloadResult,
 } from './inference';
@@ -145,6 +148,11 @@ export interface GenerateRequest extends RequestBase {
   op: 'generate';
   params: GenerateParams;
 }
+/** Transcribes 16 kHz mono audio with a Whisper model; tokens are streamed as `token` events. */
+export interface TranscribeRequest extends RequestBase {
+  op: 'transcribe';
+  params: TranscribeParams;
+}
 export type PageRequest =
   | ModelsDefaultsRequest
   | ModelsUnloadRequest
@@ -152,6 +160,7 @@ export type PageRequest =
   | EmbedRequest
   | ClassifyRequest
   | GenerateRequest
+  | TranscribeRequest
   | HelloRequest
   | MatmulRequest
   | StatusRequest
@@ -216,6 +225,7 @@ export interface ResultByOp {
   embed: EmbedResult;
   classify: ClassifyResult;
   generate: GenerateResult;
+  transcribe: TranscribeResult;
 }
 
 export type PageReply =
@@ -250,6 +260,7 @@ export const PAGE_OPS: readonly PageOp[] = [
   'embed',
   'classify',
   'generate',
+  'transcribe',
 ];
 /** Ops any origin may call; every other op needs the user's grant. */
 export const UNGATED_OPS: readonly PageOp[] = ['hello', 'access', 'cancel'];
@@ -409,6 +420,8 @@ export function parsePageRequest(data: unknown): PageRequest {
       return { ...base, op: env.op, params: parseClassifyParams(paramsOf(data)) };
     case 'generate':
       return { ...base, op: env.op, params: parseGenerateParams(paramsOf(data)) };
+    case 'transcribe':
+      return { ...base, op: env.op, params: parseTranscribeParams(paramsOf(data)) };
     case 'cancel': {
       const params = v.safeParse(CancelParamsSchema, (data as { params?: unknown }).params);
       if (!params.success) {

@@ -6,8 +6,13 @@
 import type { Hal } from '../../kernels/hal/hal';
 import { cpuTensor, type Tensor } from '../../kernels/tensor/tensor';
 import { generate, loadModel, type Model, type ModelInputs } from '../models/index';
-import type { ModelFiles } from '../models/model-files';
+import { type ModelFiles, readJsonFile } from '../models/model-files';
 import { loadTokenizer, type TextTokenizer } from '../models/tokenizer';
+import {
+  generateWhisper,
+  parseWhisperGenerationConfig,
+  type WhisperGenerationConfig,
+} from '../models/whisper-generate';
 import { AbortedError, InvalidParamsError } from '../protocol/errors';
 import {
   type ClassifyParams,
@@ -19,6 +24,8 @@ import {
   modelIdOf,
   type RunParams,
   type RunResult,
+  type TranscribeParams,
+  type TranscribeResult,
   type UnloadParams,
   type UnloadResult,
 } from '../protocol/inference';
@@ -41,6 +48,8 @@ export interface ModelTaskDeps {
 interface Loaded {
   model: Model;
   tokenizer: TextTokenizer | null;
+  /** Whisper: generation_config.json (prompt tokens, suppressed tokens, languages). */
+  whisper: WhisperGenerationConfig | null;
 }
 
 export interface ModelTasks {
@@ -48,6 +57,8 @@ export interface ModelTasks {
   embed(p: EmbedParams, ctx: ModelTaskContext): Promise<EmbedResult>;
   classify(p: ClassifyParams, ctx: ModelTaskContext): Promise<ClassifyResult>;
   generate(p: GenerateParams, ctx: ModelTaskContext): Promise<GenerateResult>;
+  /** Whisper, greedy with timestamps off; progress events are `{ token: { id, text } }`. */
+  transcribe(p: TranscribeParams, ctx: ModelTaskContext): Promise<TranscribeResult>;
   unload(p: UnloadParams): Promise<UnloadResult>;
   /** Sharded runs: stage ranges of a model (core/shard/stage-host.ts). */
   stages: StageTasks;
@@ -76,7 +87,14 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
       entry = (async () => {
         const files = deps.files(id);
         const model = await loadModel(files, await deps.hal());
-        return { model, tokenizer: await loadTokenizer(files) };
+        const whisper =
+          model.config.family === 'whisper'
+            ? parseWhisperGenerationConfig(
+                await readJsonFile(files, 'generation_config.json'),
+                model.config,
+              )
+            : null;
+        return { model, tokenizer: await loadTokenizer(files), whisper };
       })();
       entry.catch(() => cache.delete(id));
     }
@@ -123,6 +141,46 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
   const aborted = (signal?: AbortSignal) => {
     if (signal?.aborted) throw new AbortedError('The request was cancelled');
   };
+
+  /** CLIP: each image's labels ranked by softmax over its logits_per_image row. */
+  async function zeroShot(
+    loaded: Loaded,
+    p: ClassifyParams,
+    ctx: ModelTaskContext,
+  ): Promise<ClassifyResult> {
+    const { model } = loaded;
+    if (model.config.family !== 'clip' || !p.labels || !p.pixelValues) {
+      throw new InvalidParamsError(
+        model.config.family === 'clip'
+          ? `${model.id} classifies images against labels: give pixelValues and labels`
+          : `${model.id} is not a CLIP model; labels are for zero-shot image classification`,
+        { detail: { field: 'labels' } },
+      );
+    }
+    const { lengths: _, ...text } = batch(loaded, p.labels);
+    const pixels = p.pixelValues;
+    aborted(ctx.signal);
+    const out = await model.forward({
+      ...text,
+      pixel_values: cpuTensor(new Float32Array(pixels.data), pixels.shape),
+    });
+    try {
+      const logits = out.get('logits_per_image') as Tensor;
+      const [b, n] = logits.shape as [number, number];
+      const values = await readOutput(model, logits);
+      const labels = p.labels;
+      return {
+        results: Array.from({ length: b }, (_, r) =>
+          softmax(values.subarray(r * n, (r + 1) * n))
+            .map((score, i) => ({ label: labels[i] as string, score }))
+            .sort((x, y) => y.score - x.score)
+            .slice(0, p.topK),
+        ),
+      };
+    } finally {
+      model.free(out);
+    }
+  }
 
   return {
     stages: createStageTasks(deps),
@@ -195,6 +253,7 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
     async classify(p, ctx) {
       const loaded = await get(p.model);
       const { model } = loaded;
+      if (model.config.family === 'clip' || p.labels) return zeroShot(loaded, p, ctx);
       const inputs: ModelInputs = p.texts
         ? batch(loaded, p.texts)
         : {
@@ -222,13 +281,9 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
         const values = await readOutput(model, logits);
         const results: ClassifyResult['results'] = [];
         for (let r = 0; r < b; r++) {
-          const row = values.subarray(r * n, (r + 1) * n);
-          const max = Math.max(...row);
-          const exps = Array.from(row, (x) => Math.exp(x - max));
-          const sum = exps.reduce((a, x) => a + x, 0);
           results.push(
-            exps
-              .map((e, i) => ({ label: labels[i] ?? `LABEL_${i}`, score: e / sum }))
+            softmax(values.subarray(r * n, (r + 1) * n))
+              .map((score, i) => ({ label: labels[i] ?? `LABEL_${i}`, score }))
               .sort((x, y) => y.score - x.score)
               .slice(0, p.topK),
           );
@@ -286,6 +341,42 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
       return { text, tokens, promptTokens: prompt.length, finishReason };
     },
 
+    async transcribe(p, ctx) {
+      const loaded = await get(p.model);
+      const { model, whisper } = loaded;
+      if (model.config.family !== 'whisper' || !whisper) {
+        throw new InvalidParamsError(`${model.id} is not a Whisper model`, {
+          detail: { field: 'model' },
+        });
+      }
+      const tok = needTokenizer(loaded);
+      const audio = cpuTensor(new Float32Array(p.audio.data), [1, p.audio.shape.at(-1) as number]);
+      // The prompt is at most 4 tokens (start, language, task, no-timestamps): the decoder's
+      // positions bound the new tokens before the prompt is known.
+      const room = model.config.maxTargetPositions - 4;
+      const stream = tok.decodeStream({ skipSpecialTokens: true });
+      let text = '';
+      const tokens: number[] = [];
+      let finishReason: TranscribeResult['finishReason'] = 'length';
+      for await (const t of generateWhisper(model, { audio }, whisper, {
+        maxNewTokens: Math.min(p.maxTokens, room),
+        language: p.language,
+        task: p.task,
+        signal: ctx.signal,
+      })) {
+        if (t.done === 'stop') {
+          finishReason = 'stop';
+          break;
+        }
+        tokens.push(t.id);
+        let piece = stream.push(t.id);
+        if (t.done === 'length') piece += stream.flush();
+        text += piece;
+        ctx.onProgress({ token: { id: t.id, text: piece } });
+      }
+      return { text, tokens, finishReason };
+    },
+
     async unload(p) {
       const id = modelIdOf(p.model);
       const had = cache.has(id);
@@ -310,4 +401,11 @@ function firstStop(text: string, stops: readonly string[], from: number): number
     if (at >= 0 && (best === null || at < best)) best = at;
   }
   return best;
+}
+
+function softmax(row: Float32Array): number[] {
+  const max = Math.max(...row);
+  const exps = Array.from(row, (x) => Math.exp(x - max));
+  const sum = exps.reduce((a, x) => a + x, 0);
+  return exps.map((e) => e / sum);
 }

@@ -26,6 +26,7 @@ export const TASK_NAMES: TaskName[] = [
   'model-embed',
   'model-classify',
   'model-generate',
+  'model-transcribe',
   'model-unload',
   'model-stages',
   'benchmark',
@@ -75,6 +76,8 @@ export function createTaskRunner(models: ModelTasks | (() => Promise<ModelTasks>
         return (await get()).classify(params as TaskParamsByName['model-classify'], ctx);
       case 'model-generate':
         return (await get()).generate(params as TaskParamsByName['model-generate'], ctx);
+      case 'model-transcribe':
+        return (await get()).transcribe(params as TaskParamsByName['model-transcribe'], ctx);
       case 'model-unload':
         return (await get()).unload(params as TaskParamsByName['model-unload']);
       case 'model-stages':
