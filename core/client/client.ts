@@ -20,6 +20,8 @@ import type {
   GenerateResult,
   RunResult,
   TokenEvent,
+  TranscribeParams,
+  TranscribeResult,
   UnloadResult,
 } from '../protocol/inference';
 import type { ModelsListResult, ModelsLoadResult, ProgressEvent } from '../protocol/models';
@@ -32,6 +34,7 @@ import type {
 } from '../protocol/page';
 import { collectBuffers, float32Tensor, int32Tensor, type WireTensor } from '../protocol/tensor';
 import { PROTOCOL_VERSION } from '../protocol/version';
+import { clipPixelValues, type ImagePreprocess, type RgbaImage, resampleTo16k } from './media';
 
 export interface ConnectOptions {
   /** How long to wait for the extension to answer (it is absent if it never does). */
@@ -49,7 +52,7 @@ export interface CallOptions {
   transfer?: ArrayBuffer[];
   /** Called with each progress event of a long call (`models.load`). */
   onProgress?: (progress: ProgressEvent['progress']) => void;
-  /** Called with each token event of `generate`. */
+  /** Called with each token event of `generate` and `transcribe`. */
   onToken?: (token: TokenEvent['token']) => void;
 }
 
@@ -60,6 +63,18 @@ export interface ClientTensor {
 }
 
 export type GenerateOptions = Partial<Omit<GenerateParams, 'model' | 'prompt'>> & CallOptions;
+export type TranscribeOptions = Partial<Omit<TranscribeParams, 'model' | 'audio'>> &
+  CallOptions & {
+    /** The samples' rate; other than 16000, the SDK resamples linearly (see media.ts). */
+    sampleRate?: number;
+  };
+export interface ClassifyOptions extends CallOptions {
+  topK?: number;
+  /** CLIP zero-shot: rank these labels for each image. */
+  labels?: string[];
+  /** How RGBA images become pixel_values (the model's preprocessor_config.json). */
+  preprocess?: ImagePreprocess;
+}
 export type { TokenEvent };
 
 interface OpenSession {
@@ -213,26 +228,57 @@ export class TabpoolClient {
   }
 
   /**
-   * Labels with scores, best first, per text or per image (`pixel_values` f32
-   * [batch, channels, height, width], preprocessed as the model's preprocessor_config.json says).
+   * Labels with scores, best first, per text or per image: `pixel_values` f32
+   * [batch, channels, height, width] preprocessed as the model's preprocessor_config.json says,
+   * or RGBA images (canvas ImageData) with `preprocess` (CLIP's resize, crop and normalisation).
+   * With `labels`, a CLIP model ranks them for each image (zero-shot).
    * @example
    * const [[best]] = await tabpool.classify('me/mnist-vit', { data: pixels, shape: [1, 1, 28, 28] });
+   * const [ranked] = await tabpool.classify('openai/clip-vit-base-patch32', [imageData], {
+   *   labels: ['a photo of a cat', 'a photo of a dog'], preprocess: { shortestEdge: 224 } });
    */
   async classify(
     model: string,
-    input: string[] | ClientTensor,
-    options: CallOptions & { topK?: number } = {},
+    input: string[] | ClientTensor | RgbaImage[],
+    options: ClassifyOptions = {},
   ): Promise<ClassifyResult['results']> {
-    const { topK, ...call } = options;
-    const what = Array.isArray(input)
-      ? { texts: input }
-      : {
+    const { topK, labels, preprocess, ...call } = options;
+    let pixels: ClientTensor | null = null;
+    if (!Array.isArray(input)) pixels = input;
+    else if (input.length > 0 && typeof input[0] !== 'string') {
+      if (!preprocess) throw new TypeError('classify: RGBA images need options.preprocess');
+      pixels = clipPixelValues(input as RgbaImage[], preprocess);
+    }
+    const what = pixels
+      ? {
           pixelValues: float32Tensor(
-            input.data instanceof Float32Array ? input.data : Float32Array.from(input.data),
-            input.shape,
+            pixels.data instanceof Float32Array ? pixels.data : Float32Array.from(pixels.data),
+            pixels.shape,
           ),
-        };
+          labels,
+        }
+      : { texts: input as string[], labels };
     return (await this.call<ClassifyResult>('classify', { model, ...what, topK }, call)).results;
+  }
+
+  /**
+   * Transcribes mono audio with a Whisper model (greedy, timestamps off, at most 30 s). Each new
+   * token's text goes to `onToken` as it is made; aborting `signal` cancels it in the extension.
+   * @example
+   * const { text } = await tabpool.transcribe('openai/whisper-tiny', samples, { sampleRate: 48000 });
+   */
+  async transcribe(
+    model: string,
+    samples: Float32Array,
+    options: TranscribeOptions = {},
+  ): Promise<TranscribeResult> {
+    const { sampleRate, language, task, maxTokens, ...call } = options;
+    const audio = resampleTo16k(samples, sampleRate ?? 16_000);
+    return this.call<TranscribeResult>(
+      'transcribe',
+      { model, audio: float32Tensor(audio, [audio.length]), language, task, maxTokens },
+      { ...call, deadlineMs: call.deadlineMs ?? 5 * 60_000 },
+    );
   }
 
   /**

@@ -17,6 +17,7 @@ export type {
   GenerateResult,
   RunResult,
   TokenEvent,
+  TranscribeResult,
   UnloadResult,
 } from '../protocol/inference';
 export type {
@@ -35,9 +36,11 @@ export type {
 export { PROTOCOL_VERSION } from '../protocol/version';
 export type {
   CallOptions,
+  ClassifyOptions,
   ClientTensor,
   ConnectOptions,
   GenerateOptions,
+  TranscribeOptions,
   WireTensor,
 } from './client';
 export { connect, TabpoolClient } from './client';
@@ -51,3 +54,5 @@ export type {
   PromptOptions,
 } from './language-model';
 export { createLanguageModel, DownloadProgressEvent, renderConversation } from './language-model';
+export type { ImagePreprocess, RgbaImage } from './media';
+export { CLIP_MEAN, CLIP_STD, clipPixelValues, resampleTo16k, WHISPER_SAMPLE_RATE } from './media';
