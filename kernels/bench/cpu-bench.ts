@@ -1,12 +1,13 @@
 /**
  * CPU matmul benchmark (`npm run bench:cpu`): the matmul op of the CPU backend at transformer
- * shapes, in GFLOP/s, beside two peers timed in the same process: the previous op path (views
+ * shapes, in GFLOP/s — as it runs by default (WebAssembly SIMD where it compiles) and with the
+ * JS kernels alone — beside two peers timed in the same process: the previous op path (views
  * made dense element by element, then the single-row i-p-j loop; kept here only as a yardstick)
  * and onnxruntime-web's WASM backend on one thread (ort-peer.ts). All three are single-threaded.
  * `transB` rows are Linear layers (weights stored [out, in]), the common case in the models.
  */
 import { matmulCpuReference } from '../matmul/cpu';
-import { matmulOpCpu } from '../matmul/op-cpu';
+import { allowWasmMatmul, matmulOpCpu } from '../matmul/op-cpu';
 import { cpuTensor, cpuToDense, type Tensor, transpose } from '../tensor/tensor';
 import { rng, uniform } from '../testing/random';
 import { ortMatmul } from './ort-peer';
@@ -47,7 +48,7 @@ const shapes: [number, number, number, boolean][] = [
 
 const r = rng(7);
 console.log(
-  `${'CPU matmul (GFLOP/s, 1 thread)'.padEnd(34)} ${'ours'.padStart(8)} ${'previous'.padStart(9)} ${'ORT wasm'.padStart(9)}  ours/ORT`,
+  `${'CPU matmul (GFLOP/s, 1 thread)'.padEnd(34)} ${'ours'.padStart(8)} ${'ours JS'.padStart(8)} ${'previous'.padStart(9)} ${'ORT wasm'.padStart(9)}  ours/ORT`,
 );
 for (const [m, k, n, transB] of shapes) {
   const a = uniform(r, m * k);
@@ -57,11 +58,14 @@ for (const [m, k, n, transB] of shapes) {
   const flop = 2 * m * k * n;
   const gflops = (ms: number) => flop / ms / 1e6;
   const ours = gflops(await medianMs(() => matmulOpCpu([at, bt], { transB })));
+  allowWasmMatmul(false);
+  const oursJs = gflops(await medianMs(() => matmulOpCpu([at, bt], { transB })));
+  allowWasmMatmul(true);
   const previous = gflops(await medianMs(() => previousOp(at, bt, m, k, n, transB)));
   const ort = await ortMatmul(m, k, n, transB);
   const peer = ort ? gflops(await medianMs(() => ort.run(a, b))) : Number.NaN;
   const label = `${m}×${k}×${n}${transB ? ' transB' : ''}`;
   console.log(
-    `${label.padEnd(34)} ${ours.toFixed(2).padStart(8)} ${previous.toFixed(2).padStart(9)} ${peer.toFixed(2).padStart(9)}  ${(ours / peer).toFixed(2)}×`,
+    `${label.padEnd(34)} ${ours.toFixed(2).padStart(8)} ${oursJs.toFixed(2).padStart(8)} ${previous.toFixed(2).padStart(9)} ${peer.toFixed(2).padStart(9)}  ${(ours / peer).toFixed(2)}×`,
   );
 }

@@ -4,7 +4,7 @@ import { cpuTensor, cpuToDense, transpose } from '../tensor/tensor';
 import { rng, uniform } from '../testing/random';
 import { applyUnary } from '../unary/cpu';
 import { matmulCpuReference } from './cpu';
-import { matmulOpCpu, sourceBatches } from './op-cpu';
+import { allowWasmMatmul, matmulOpCpu, sourceBatches } from './op-cpu';
 
 /**
  * The op spelled out the slow way: transposes and batch broadcast by index arithmetic, the
@@ -44,34 +44,65 @@ function slowOp(
   return out;
 }
 
+const layouts: [number[], number[], OpParams<'matmul'>, boolean][] = [
+  [[5, 7], [7, 300], {}, false],
+  [[5, 7], [300, 7], { transB: true }, true],
+  [[9, 7], [300, 7], { transB: true, activation: 'gelu' }, true],
+  [[1, 33], [17, 33], { transB: true, activation: 'relu' }, false],
+  [[7, 5], [7, 3], { transA: true }, true],
+  [[7, 9], [11, 7], { transA: true, transB: true, activation: 'silu' }, true],
+  [[3, 6, 5], [5, 4], {}, true],
+  [[6, 5], [3, 5, 4], {}, false],
+  [[3, 10, 8], [3, 12, 8], { transB: true }, true],
+  [[2, 5, 9], [1, 9, 6], { activation: 'gelu-tanh' }, true],
+  [[2, 37, 70], [70, 45], { activation: 'relu' }, true],
+  [[37, 70], [2, 45, 70], { transB: true }, true],
+];
+
+function check(sa: number[], sb: number[], p: OpParams<'matmul'>, withBias: boolean, seed: number) {
+  const r = rng(seed);
+  const a = uniform(
+    r,
+    sa.reduce((x, y) => x * y, 1),
+  );
+  const b = uniform(
+    r,
+    sb.reduce((x, y) => x * y, 1),
+  );
+  const n = p.transB ? (sb.at(-2) as number) : (sb.at(-1) as number);
+  const bias = withBias ? uniform(r, n) : null;
+  const inputs = [cpuTensor(a, sa), cpuTensor(b, sb), ...(bias ? [cpuTensor(bias, [n])] : [])];
+  return { got: cpuToDense(matmulOpCpu(inputs as never, p)), want: slowOp(a, sa, b, sb, p, bias) };
+}
+
+describe('matmulOpCpu, JS kernels', () => {
+  it.each(layouts)(
+    '%j · %j %j (bias %s) equals the spelled-out op bit for bit',
+    (sa, sb, p, bias) => {
+      allowWasmMatmul(false);
+      try {
+        const { got, want } = check(sa, sb, p, bias, 5);
+        expect(got).toEqual(want);
+      } finally {
+        allowWasmMatmul(true);
+      }
+    },
+  );
+});
+
+describe('matmulOpCpu, default kernels (WebAssembly SIMD where it compiles)', () => {
+  it.each(layouts)('%j · %j %j (bias %s) is within f32 rounding of the op', (sa, sb, p, bias) => {
+    const { got, want } = check(sa, sb, p, bias, 6);
+    const k = p.transA ? (sa.at(-2) as number) : (sa.at(-1) as number);
+    // Products rounded to f32 before each add: about an ulp of the running sum per step.
+    const tolerance = 1e-6 * k + 1e-6;
+    for (let i = 0; i < want.length; i++)
+      expect(Math.abs((got[i] as number) - (want[i] as number))).toBeLessThanOrEqual(tolerance);
+  });
+});
+
 describe('matmulOpCpu', () => {
   const r = rng(5);
-  it.each<[number[], number[], OpParams<'matmul'>, boolean]>([
-    [[5, 7], [7, 300], {}, false],
-    [[5, 7], [300, 7], { transB: true }, true],
-    [[9, 7], [300, 7], { transB: true, activation: 'gelu' }, true],
-    [[1, 33], [17, 33], { transB: true, activation: 'relu' }, false],
-    [[7, 5], [7, 3], { transA: true }, true],
-    [[7, 9], [11, 7], { transA: true, transB: true, activation: 'silu' }, true],
-    [[3, 6, 5], [5, 4], {}, true],
-    [[6, 5], [3, 5, 4], {}, false],
-    [[3, 10, 8], [3, 12, 8], { transB: true }, true],
-    [[2, 5, 9], [1, 9, 6], { activation: 'gelu-tanh' }, true],
-  ])('%j · %j %j (bias %s) equals the spelled-out op bit for bit', (sa, sb, p, withBias) => {
-    const a = uniform(
-      r,
-      sa.reduce((x, y) => x * y, 1),
-    );
-    const b = uniform(
-      r,
-      sb.reduce((x, y) => x * y, 1),
-    );
-    const n = p.transB ? (sb.at(-2) as number) : (sb.at(-1) as number);
-    const bias = withBias ? uniform(r, n) : null;
-    const inputs = [cpuTensor(a, sa), cpuTensor(b, sb), ...(bias ? [cpuTensor(bias, [n])] : [])];
-    const got = cpuToDense(matmulOpCpu(inputs as never, p));
-    expect(got).toEqual(slowOp(a, sa, b, sb, p, bias));
-  });
 
   it('reads a strided (transposed view) operand', () => {
     const a = uniform(r, 4 * 6);

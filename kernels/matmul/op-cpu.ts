@@ -9,6 +9,7 @@ import { broadcastShapes, sizeOf } from '../tensor/shape';
 import { cpuTensor, cpuToDense, type Tensor } from '../tensor/tensor';
 import { applyUnary } from '../unary/cpu';
 import { matmulInto, matmulTransBInto, transposeInto } from './cpu';
+import { wasmMatmul } from './wasm-simd';
 
 export interface MatmulDims {
   batchShape: number[];
@@ -65,6 +66,17 @@ export function sourceBatches(src: number[], out: number[]): Int32Array {
 
 /** Below this many rows, a transposed B is read in place (dot products) instead of re-laid out. */
 const TRANS_B_IN_PLACE_ROWS = 8;
+/** Below this many multiply-adds per batch, copying into WebAssembly memory costs more than it saves. */
+const WASM_MIN_MACS = 4096;
+
+let wasmAllowed = true;
+/**
+ * Turns the WebAssembly SIMD kernel off (or back on) for this realm: the benchmark times both,
+ * and tests check the JS kernels' exact sums. Off, results equal `matmulCpuReference` bit for bit.
+ */
+export function allowWasmMatmul(on: boolean): void {
+  wasmAllowed = on;
+}
 
 export function matmulOpCpu(inputs: OpInputs<'matmul'>, p: OpParams<'matmul'>): Tensor {
   const [a, b, bias] = inputs;
@@ -75,9 +87,12 @@ export function matmulOpCpu(inputs: OpInputs<'matmul'>, p: OpParams<'matmul'>): 
   const bMap = sourceBatches(b.shape.slice(0, -2), batchShape);
   const batches = aMap.length;
   const out = new Float32Array(batches * m * n);
+  // Few rows times a transposed B: dot products over B in place beat any re-layout of B.
+  const inPlaceTransB = p.transB === true && m < TRANS_B_IN_PLACE_ROWS;
+  const wasm = wasmAllowed && !inPlaceTransB && m * k * n >= WASM_MIN_MACS ? wasmMatmul() : null;
   // Re-laid-out operands, one batch at a time (reused when consecutive batches share a source).
   const aRows = p.transA ? new Float32Array(m * k) : null;
-  const bRows = p.transB && m >= TRANS_B_IN_PLACE_ROWS ? new Float32Array(k * n) : null;
+  const bRows = p.transB && !inPlaceTransB && !wasm ? new Float32Array(k * n) : null;
   let aHeld = -1;
   let bHeld = -1;
   for (let i = 0; i < batches; i++) {
@@ -92,7 +107,9 @@ export function matmulOpCpu(inputs: OpInputs<'matmul'>, p: OpParams<'matmul'>): 
       aOff = 0;
     }
     const cOff = i * m * n;
-    if (p.transB && !bRows) {
+    if (wasm) {
+      wasm.run(aSrc, aOff, bd, bBatch * k * n, p.transB === true, out, cOff, m, k, n);
+    } else if (p.transB && !bRows) {
       matmulTransBInto(aSrc, aOff, bd, bBatch * n * k, out, cOff, m, k, n);
     } else if (bRows) {
       if (bHeld !== bBatch) transposeInto(bd, bBatch * n * k, n, k, bRows);
