@@ -68,6 +68,21 @@ export type TranscribeOptions = Partial<Omit<TranscribeParams, 'model' | 'audio'
     /** The samples' rate; other than 16000, the SDK resamples linearly (see media.ts). */
     sampleRate?: number;
   };
+/** pixel_values for `embed`/`classify` from a tensor or RGBA images (null: the input is texts). */
+function pixelsOf(
+  input: string[] | ClientTensor | RgbaImage[],
+  preprocess: ImagePreprocess | undefined,
+): WireTensor | null {
+  let pixels: ClientTensor;
+  if (!Array.isArray(input)) pixels = input;
+  else if (input.length > 0 && typeof input[0] !== 'string') {
+    if (!preprocess) throw new TypeError('RGBA images need options.preprocess');
+    pixels = clipPixelValues(input as RgbaImage[], preprocess);
+  } else return null;
+  const data = pixels.data instanceof Float32Array ? pixels.data : Float32Array.from(pixels.data);
+  return float32Tensor(data, pixels.shape);
+}
+
 export interface ClassifyOptions extends CallOptions {
   topK?: number;
   /** CLIP zero-shot: rank these labels for each image. */
@@ -211,17 +226,24 @@ export class TabpoolClient {
   }
 
   /**
-   * One embedding per text (mean-pooled and unit length by default).
+   * One embedding per text (mean-pooled and unit length by default), or per image for CLIP
+   * (pixel_values, or RGBA images with `preprocess`): the model's own text/image embeddings.
    * @example
    * const [a, b] = await tabpool.embed('me/minilm', ['first text', 'second text']);
    */
   async embed(
     model: string,
-    texts: string[],
-    options: CallOptions & { pooling?: 'mean' | 'cls'; normalize?: boolean } = {},
+    input: string[] | ClientTensor | RgbaImage[],
+    options: CallOptions & {
+      pooling?: 'mean' | 'cls';
+      normalize?: boolean;
+      preprocess?: ImagePreprocess;
+    } = {},
   ): Promise<Float32Array[]> {
-    const { pooling, normalize, ...call } = options;
-    const r = await this.call<EmbedResult>('embed', { model, texts, pooling, normalize }, call);
+    const { pooling, normalize, preprocess, ...call } = options;
+    const pixels = pixelsOf(input, preprocess);
+    const what = pixels ? { pixelValues: pixels } : { texts: input as string[] };
+    const r = await this.call<EmbedResult>('embed', { model, ...what, pooling, normalize }, call);
     const [n, dim] = r.embeddings.shape as [number, number];
     const all = new Float32Array(r.embeddings.data);
     return Array.from({ length: n }, (_, i) => all.subarray(i * dim, (i + 1) * dim));
@@ -243,21 +265,8 @@ export class TabpoolClient {
     options: ClassifyOptions = {},
   ): Promise<ClassifyResult['results']> {
     const { topK, labels, preprocess, ...call } = options;
-    let pixels: ClientTensor | null = null;
-    if (!Array.isArray(input)) pixels = input;
-    else if (input.length > 0 && typeof input[0] !== 'string') {
-      if (!preprocess) throw new TypeError('classify: RGBA images need options.preprocess');
-      pixels = clipPixelValues(input as RgbaImage[], preprocess);
-    }
-    const what = pixels
-      ? {
-          pixelValues: float32Tensor(
-            pixels.data instanceof Float32Array ? pixels.data : Float32Array.from(pixels.data),
-            pixels.shape,
-          ),
-          labels,
-        }
-      : { texts: input as string[], labels };
+    const pixels = pixelsOf(input, preprocess);
+    const what = pixels ? { pixelValues: pixels, labels } : { texts: input as string[], labels };
     return (await this.call<ClassifyResult>('classify', { model, ...what, topK }, call)).results;
   }
 

@@ -58,12 +58,20 @@ export const RunParamsSchema = v.object({
 });
 export type RunParams = v.InferOutput<typeof RunParamsSchema>;
 
-export const EmbedParamsSchema = v.object({
-  model: ModelRefSchema,
-  texts: TextsSchema,
-  pooling: v.optional(v.picklist(['mean', 'cls']), 'mean'),
-  normalize: v.optional(v.boolean(), true),
-});
+export const EmbedParamsSchema = v.pipe(
+  v.object({
+    model: ModelRefSchema,
+    texts: v.optional(TextsSchema),
+    /** CLIP: images as pixel_values f32 [B, C, H, W]; the result is the model's image_embeds. */
+    pixelValues: v.optional(WireTensorSchema),
+    pooling: v.optional(v.picklist(['mean', 'cls']), 'mean'),
+    normalize: v.optional(v.boolean(), true),
+  }),
+  v.check(
+    (p) => (p.texts === undefined) !== (p.pixelValues === undefined),
+    'give texts or pixelValues (one of them)',
+  ),
+);
 export type EmbedParams = v.InferOutput<typeof EmbedParamsSchema>;
 
 export const ClassifyParamsSchema = v.pipe(
@@ -212,17 +220,23 @@ export function parseRunParams(params: unknown): RunParams {
   }
   return p;
 }
-export const parseEmbedParams = (params: unknown) => parseWith(EmbedParamsSchema, 'embed', params);
+function checkPixels(op: string, pixels: WireTensor | undefined): void {
+  if (!pixels) return;
+  checkTensorBytes('pixelValues', pixels);
+  if (pixels.dtype !== 'float32' || pixels.shape.length !== 4) {
+    throw new InvalidParamsError(
+      `${op}: pixelValues must be float32 [batch, channels, height, width]`,
+    );
+  }
+}
+export function parseEmbedParams(params: unknown): EmbedParams {
+  const p = parseWith(EmbedParamsSchema, 'embed', params);
+  checkPixels('embed', p.pixelValues);
+  return p;
+}
 export function parseClassifyParams(params: unknown): ClassifyParams {
   const p = parseWith(ClassifyParamsSchema, 'classify', params);
-  if (p.pixelValues) {
-    checkTensorBytes('pixelValues', p.pixelValues);
-    if (p.pixelValues.dtype !== 'float32' || p.pixelValues.shape.length !== 4) {
-      throw new InvalidParamsError(
-        'classify: pixelValues must be float32 [batch, channels, height, width]',
-      );
-    }
-  }
+  checkPixels('classify', p.pixelValues);
   return p;
 }
 export const parseGenerateParams = (params: unknown) =>

@@ -8,7 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { createHal } from '../../kernels/hal/hal';
 import { modelFilesFromDir } from '../models/model-files-node';
 import { parseSafetensorsHeader, readFloat32, readInt32 } from '../models/safetensors';
-import { parseClassifyParams, parseTranscribeParams } from '../protocol/inference';
+import {
+  parseClassifyParams,
+  parseEmbedParams,
+  parseTranscribeParams,
+} from '../protocol/inference';
 import { float32Tensor, int32Tensor } from '../protocol/tensor';
 import { createModelTasks } from './model-tasks';
 
@@ -138,6 +142,25 @@ describe('classify with CLIP (zero-shot)', () => {
         expect(score).toBeCloseTo(Math.exp((row[i] as number) - max) / sum, 5);
       }
     }
+  });
+
+  it("embeds images as the model's image_embeds", async () => {
+    const { embeddings } = await tasks.embed(
+      parseEmbedParams({ model: 'test/clip', pixelValues: pixelValues() }),
+      { onProgress: () => {} },
+    );
+    expect(embeddings.shape).toEqual(ref.shape('image_embeds'));
+    const want = ref.f32('image_embeds');
+    const got = new Float32Array(embeddings.data);
+    expect(Math.max(...want.map((x, i) => Math.abs(x - (got[i] as number))))).toBeLessThan(1e-5);
+    expect(() => parseEmbedParams({ model: 'a/b' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_PARAMS' }),
+    );
+    await expect(
+      tasks.embed(parseEmbedParams({ model: 'test/whisper', pixelValues: pixelValues() }), {
+        onProgress: () => {},
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_PARAMS' });
   });
 
   it('refuses labels without images, and CLIP without labels, with INVALID_PARAMS', async () => {

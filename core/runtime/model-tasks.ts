@@ -142,6 +142,29 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
     if (signal?.aborted) throw new AbortedError('The request was cancelled');
   };
 
+  /** CLIP: the model's image_embeds (pooled, projected, unit length). */
+  async function embedImages(
+    model: Model,
+    pixels: WireTensor,
+    ctx: ModelTaskContext,
+  ): Promise<EmbedResult> {
+    if (model.config.family !== 'clip') {
+      throw new InvalidParamsError(`${model.id} does not embed images (CLIP models do)`, {
+        detail: { field: 'pixelValues' },
+      });
+    }
+    aborted(ctx.signal);
+    const out = await model.forward({
+      pixel_values: cpuTensor(new Float32Array(pixels.data), pixels.shape),
+    });
+    try {
+      const t = out.get('image_embeds') as Tensor;
+      return { embeddings: float32Tensor(await readOutput(model, t), [...t.shape]) };
+    } finally {
+      model.free(out);
+    }
+  }
+
   /** CLIP: each image's labels ranked by softmax over its logits_per_image row. */
   async function zeroShot(
     loaded: Loaded,
@@ -217,7 +240,8 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
     async embed(p, ctx) {
       const loaded = await get(p.model);
       const { model } = loaded;
-      const inputs = batch(loaded, p.texts);
+      if (p.pixelValues) return embedImages(model, p.pixelValues, ctx);
+      const inputs = batch(loaded, p.texts as string[]);
       aborted(ctx.signal);
       const out = await model.forward(inputs);
       try {

@@ -46,6 +46,7 @@ type Client = {
     o?: unknown,
   ): Promise<{ text: string; tokens: number[]; finishReason: string }>;
   classify(m: string, i: unknown, o?: unknown): Promise<{ label: string; score: number }[][]>;
+  embed(m: string, i: unknown): Promise<Float32Array[]>;
 };
 type W = { sdk: { connect(): Promise<Client> }; client: Client };
 
@@ -131,19 +132,23 @@ describe('Whisper and CLIP serving pages', () => {
     expect(code).toBe('PAYLOAD_TOO_LARGE');
   });
 
-  it('ranks labels for each image by the softmax of the reference logits_per_image', async () => {
+  it('ranks labels per image by the softmax of logits_per_image; embeds images as image_embeds', async () => {
     const input = tensors('clip', 'inputs.safetensors');
     const logits = tensors('clip', 'reference.safetensors').f32('logits_per_image');
     const labels = ['a photo of a cat', 'Hello world, the pool keeps running when tabs die.'];
-    const results = await page.evaluate(
-      ([data, shape, labels]) =>
-        (window as unknown as W).client.classify(
-          'test/clip',
-          { data: Float32Array.from(data), shape },
-          { labels },
-        ),
+    const { results, embeds } = await page.evaluate(
+      async ([data, shape, labels]) => {
+        const { client } = window as unknown as W;
+        const pixels = { data: Float32Array.from(data), shape };
+        return {
+          results: await client.classify('test/clip', pixels, { labels }),
+          embeds: (await client.embed('test/clip', pixels)).map((e) => [...e]),
+        };
+      },
       [input.f32('pixel_values'), input.shape('pixel_values'), labels] as const,
     );
+    const wantEmbeds = tensors('clip', 'reference.safetensors').f32('image_embeds');
+    for (const [i, x] of embeds.flat().entries()) expect(x).toBeCloseTo(wantEmbeds[i] as number, 4);
     expect(results).toHaveLength(3);
     for (const [r, ranked] of results.entries()) {
       const row = [logits[r * 2] as number, logits[r * 2 + 1] as number];
