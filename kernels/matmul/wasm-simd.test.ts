@@ -17,6 +17,7 @@ describe('wasmMatmul', () => {
     [5, 33, 9, true],
     [13, 70, 31, true],
     [64, 128, 96, false],
+    [8, 24, 16, true],
   ])('%i×%i×%i (transposed B: %s) is within f32 rounding of the reference', (m, k, n, bT) => {
     const r = rng(m * 31 + k);
     const a = uniform(r, 3 + m * k);

@@ -250,11 +250,18 @@ function runPadded(
   const heap = new Float32Array(memory.buffer);
   heap.set(a.subarray(aOff, aOff + m * k), aAt);
   heap.fill(0, aAt + m * k, bAt); // padding rows
-  if (n8 !== n || bTransposed) heap.fill(0, bAt, cAt);
+  if (n8 !== n) heap.fill(0, bAt, cAt); // padding columns
   if (bTransposed) {
-    for (let j = 0; j < n; j++) {
-      const from = bOff + j * k;
-      for (let p = 0; p < k; p++) heap[bAt + p * n8 + j] = b[from + p] as number;
+    // B stored [n, k] → [k, n8], in 32 × 32 tiles so reads and writes stay within a few lines.
+    for (let j0 = 0; j0 < n; j0 += 32) {
+      const j1 = Math.min(n, j0 + 32);
+      for (let p0 = 0; p0 < k; p0 += 32) {
+        const p1 = Math.min(k, p0 + 32);
+        for (let j = j0; j < j1; j++) {
+          const from = bOff + j * k;
+          for (let p = p0; p < p1; p++) heap[bAt + p * n8 + j] = b[from + p] as number;
+        }
+      }
     }
   } else if (n8 === n) {
     heap.set(b.subarray(bOff, bOff + k * n), bAt);
