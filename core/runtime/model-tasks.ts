@@ -9,7 +9,6 @@ import { generate, loadModel, type Model, type ModelInputs } from '../models/ind
 import { type ModelFiles, readJsonFile } from '../models/model-files';
 import { loadTokenizer, type TextTokenizer } from '../models/tokenizer';
 import {
-  generateWhisper,
   parseWhisperGenerationConfig,
   type WhisperGenerationConfig,
 } from '../models/whisper-generate';
@@ -31,6 +30,7 @@ import {
 } from '../protocol/inference';
 import { float32Tensor, type WireTensor } from '../protocol/tensor';
 import { createStageTasks, type StageTasks } from '../shard/stage-host';
+import { embedImages, transcribeAudio } from './media-tasks';
 
 export interface ModelTaskContext {
   onProgress: (progress: unknown) => void;
@@ -141,29 +141,6 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
   const aborted = (signal?: AbortSignal) => {
     if (signal?.aborted) throw new AbortedError('The request was cancelled');
   };
-
-  /** CLIP: the model's image_embeds (pooled, projected, unit length). */
-  async function embedImages(
-    model: Model,
-    pixels: WireTensor,
-    ctx: ModelTaskContext,
-  ): Promise<EmbedResult> {
-    if (model.config.family !== 'clip') {
-      throw new InvalidParamsError(`${model.id} does not embed images (CLIP models do)`, {
-        detail: { field: 'pixelValues' },
-      });
-    }
-    aborted(ctx.signal);
-    const out = await model.forward({
-      pixel_values: cpuTensor(new Float32Array(pixels.data), pixels.shape),
-    });
-    try {
-      const t = out.get('image_embeds') as Tensor;
-      return { embeddings: float32Tensor(await readOutput(model, t), [...t.shape]) };
-    } finally {
-      model.free(out);
-    }
-  }
 
   /** CLIP: each image's labels ranked by softmax over its logits_per_image row. */
   async function zeroShot(
@@ -373,32 +350,7 @@ export function createModelTasks(deps: ModelTaskDeps): ModelTasks {
           detail: { field: 'model' },
         });
       }
-      const tok = needTokenizer(loaded);
-      const audio = cpuTensor(new Float32Array(p.audio.data), [1, p.audio.shape.at(-1) as number]);
-      // The prompt is at most 4 tokens (start, language, task, no-timestamps): the decoder's
-      // positions bound the new tokens before the prompt is known.
-      const room = model.config.maxTargetPositions - 4;
-      const stream = tok.decodeStream({ skipSpecialTokens: true });
-      let text = '';
-      const tokens: number[] = [];
-      let finishReason: TranscribeResult['finishReason'] = 'length';
-      for await (const t of generateWhisper(model, { audio }, whisper, {
-        maxNewTokens: Math.min(p.maxTokens, room),
-        language: p.language,
-        task: p.task,
-        signal: ctx.signal,
-      })) {
-        if (t.done === 'stop') {
-          finishReason = 'stop';
-          break;
-        }
-        tokens.push(t.id);
-        let piece = stream.push(t.id);
-        if (t.done === 'length') piece += stream.flush();
-        text += piece;
-        ctx.onProgress({ token: { id: t.id, text: piece } });
-      }
-      return { text, tokens, finishReason };
+      return transcribeAudio(model, whisper, needTokenizer(loaded), p, ctx);
     },
 
     async unload(p) {
