@@ -7,15 +7,17 @@ import type { Activation } from '../../kernels/backend/ops';
 import { permute, slice, type Tensor } from '../../kernels/tensor/tensor';
 import type { Scope } from './graph';
 import type { KvCache } from './kv-cache';
+import { isQuantized, type LinearWeight } from './quantize';
 
 /**
  * x [..., in] · Wᵀ + b. `weightLayout` 'out-in' is torch.nn.Linear's [out, in]; 'in-out' is
- * GPT-2's Conv1D [in, out].
+ * GPT-2's Conv1D [in, out]. A quantized W is always stored [out, in] (Params.linear transposes
+ * Conv1D weights when packing), so the layout only matters for f32 tensors.
  */
 export async function linear(
   s: Scope,
   x: Tensor,
-  w: Tensor,
+  w: LinearWeight,
   b: Tensor | null,
   activation: Activation = 'none',
   weightLayout: 'out-in' | 'in-out' = 'out-in',
@@ -24,6 +26,16 @@ export async function linear(
   const lead = x.shape.slice(0, -1);
   const rows = lead.reduce((a, d) => a * d, 1);
   const x2 = await s.reshape(x, [rows, inner]);
+  if (isQuantized(w)) {
+    const { packed, params, format, n, k } = w;
+    const y = await s.run('qmatmul', b ? [x2, packed, params, b] : [x2, packed, params], {
+      format,
+      n,
+      k,
+      activation,
+    });
+    return s.reshape(y, [...lead, n]);
+  }
   const out = weightLayout === 'out-in' ? (w.shape[0] as number) : (w.shape[1] as number);
   const y = await s.run('matmul', b ? [x2, w, b] : [x2, w], {
     transB: weightLayout === 'out-in',

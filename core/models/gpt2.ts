@@ -70,7 +70,7 @@ export function gpt2Architecture(config: Gpt2Config, params: Params): Architectu
       linear(
         s,
         t,
-        await w(`${base}${name}.weight`, [inp, out]),
+        await params.linear(`${p}${base}${name}.weight`, [inp, out], i, 'in-out'),
         await w(`${base}${name}.bias`, [out]),
         fn,
         'in-out',
@@ -133,9 +133,8 @@ export function gpt2Architecture(config: Gpt2Config, params: Params): Architectu
           eps,
         },
       );
-      const headW = params.has('lm_head.weight')
-        ? await params.get('lm_head.weight', [config.vocab, hidden])
-        : await w('wte.weight', [config.vocab, hidden]);
+      const headName = params.has('lm_head.weight') ? 'lm_head.weight' : `${p}wte.weight`;
+      const headW = await params.linear(headName, [config.vocab, hidden], 'head');
       const rows = ctx.lastLogitsOnly ? await pickPosition(s, normed, ctx.seq - 1) : normed;
       return { last_hidden_state: normed, logits: await linear(s, rows, headW, null) };
     },

@@ -49,7 +49,7 @@ export function llamaArchitecture(config: LlamaConfig, params: Params): Architec
       linear(
         s,
         t,
-        await w(`${base}${name}.weight`, [out, inp]),
+        await params.linear(`${p}${base}${name}.weight`, [out, inp], i),
         bias ? await maybe(`${base}${name}.bias`, [out]) : null,
         fn,
       );
@@ -88,7 +88,7 @@ export function llamaArchitecture(config: LlamaConfig, params: Params): Architec
       const gate = await linear(
         s,
         x2,
-        await w(`${base}mlp.gate_proj.weight`, [intermediate, hidden]),
+        await params.linear(`${p}${base}mlp.gate_proj.weight`, [intermediate, hidden], i),
         config.mlpBias ? await maybe(`${base}mlp.gate_proj.bias`, [intermediate]) : null,
         config.act,
       );
@@ -116,9 +116,8 @@ export function llamaArchitecture(config: LlamaConfig, params: Params): Architec
     kind: 'head',
     async run(s, x, ctx) {
       const normed = await s.run('rmsNorm', [x as Tensor, await w('norm.weight', H)], { eps });
-      const headW = tied
-        ? await w('embed_tokens.weight', [config.vocab, hidden])
-        : await params.get('lm_head.weight', [config.vocab, hidden]);
+      const headName = tied ? `${p}embed_tokens.weight` : 'lm_head.weight';
+      const headW = await params.linear(headName, [config.vocab, hidden], 'head');
       const rows = ctx.lastLogitsOnly ? await pickPosition(s, normed, ctx.seq - 1) : normed;
       return { last_hidden_state: normed, logits: await linear(s, rows, headW, null) };
     },

@@ -11,6 +11,7 @@ import { type Scope, scoped } from './graph';
 import { KvCache } from './kv-cache';
 import { type ModelFiles, openWeights, readJsonFile } from './model-files';
 import { createParams, type Params } from './params';
+import { checkQuantizeOption, type QuantizeOption } from './quantize';
 
 /** Inputs by Hugging Face name, as CPU tensors: ids and masks i32 [B, S], pixels f32 [B, C, H, W]. */
 export interface ModelInputs {
@@ -96,7 +97,7 @@ export interface Model {
   readonly config: ModelConfig;
   readonly hal: Hal;
   readonly stages: readonly Stage[];
-  /** Bytes of parameters on the HAL. */
+  /** Bytes of parameters on the HAL (quantized weights count their codes and block params). */
   readonly paramBytes: number;
   forward(inputs: ModelInputs, options?: ForwardOptions): Promise<Outputs>;
   /** A KV cache for decoders; null for encoders. */
@@ -302,7 +303,21 @@ export function registerArchitecture(family: ModelConfig['family'], f: Architect
  * const model = await loadModel(modelFilesFromDir('models/bert'), await createHal());
  * const out = await model.forward({ input_ids, attention_mask });
  */
-export async function loadModel(files: ModelFiles, hal: Hal): Promise<Model> {
+export interface LoadOptions {
+  /**
+   * Block-quantize Linear weights at load (core/models/quantize.ts): a format such as 'int8' or
+   * 'int4:g64' for all of them, or a per-layer plan. Architectures that do not route their
+   * weights through `Params.linear` (only GPT-2 and Llama do) keep f32.
+   */
+  quantize?: QuantizeOption;
+}
+
+export async function loadModel(
+  files: ModelFiles,
+  hal: Hal,
+  options: LoadOptions = {},
+): Promise<Model> {
+  checkQuantizeOption(options.quantize);
   const json = await readJsonFile(files, 'config.json');
   if (json === null) {
     throw new BadModelFileError(`${files.id} has no config.json`, {
@@ -313,7 +328,7 @@ export async function loadModel(files: ModelFiles, hal: Hal): Promise<Model> {
   const weights = await openWeights(files);
   const factory = architectures.get(config.family);
   if (!factory) throw new TypeError(`No architecture registered for ${config.family}`);
-  const params = createParams(weights, hal);
+  const params = createParams(weights, hal, options.quantize);
   try {
     const arch = await factory(config, params, files);
     const model = createModel(files.id, config, hal, params, arch);

@@ -36,6 +36,10 @@ export async function profileStages(
         touched.add(name);
         return now().get(name, shape);
       },
+      linear(name, shape, site, layout) {
+        touched.add(name);
+        return now().linear(name, shape, site, layout);
+      },
       has: (name) => weights.has(name),
       get bytes() {
         return now().bytes;
