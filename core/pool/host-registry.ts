@@ -13,7 +13,7 @@ import type {
   HostToCoordinator,
   HostToCoordinatorData,
 } from '../protocol/host';
-import type { HostState, HostSummary } from '../protocol/page';
+import type { CpuKernels, HostState, HostSummary } from '../protocol/page';
 import { assertNever } from '../util/assert-never';
 import { type BreakerOptions, HostBreaker, type SavedBreaker } from './host-breaker';
 
@@ -35,6 +35,7 @@ export interface HostEntry {
   ops: string[];
   backend: 'webgpu' | 'cpu';
   adapter: string | null;
+  cpuKernels: CpuKernels | undefined;
   control: HostChannel;
   data: HostChannel | null;
   /** The browser tab that holds this host, when it is a pool tab. */
@@ -152,6 +153,10 @@ export class HostRegistry {
             ops: [...msg.ops],
             backend: msg.backend === 'webgpu' ? 'webgpu' : 'cpu',
             adapter: typeof msg.adapter === 'string' ? msg.adapter : null,
+            cpuKernels:
+              msg.cpuKernels === 'wasm-simd' || msg.cpuKernels === 'js'
+                ? msg.cpuKernels
+                : undefined,
             control,
             data: null,
             tabId: meta.tabId,
@@ -295,6 +300,7 @@ export class HostRegistry {
       breaker: h.breaker.state,
       backend: h.backend,
       adapter: h.adapter,
+      ...(h.cpuKernels ? { cpuKernels: h.cpuKernels } : {}),
     }));
   }
 

@@ -12,7 +12,7 @@ import type {
   TranscribeParams,
   UnloadParams,
 } from './inference';
-import type { HostKind, HostSummary } from './page';
+import type { CpuKernels, HostKind, HostSummary } from './page';
 import type { StagesTask } from './shard';
 import type { WireTensor } from './tensor';
 
@@ -37,6 +37,8 @@ export interface HostHello {
   backend: 'webgpu' | 'cpu';
   /** The GPU adapter as it describes itself, or null on the CPU. */
   adapter: string | null;
+  /** Which CPU matmul this host's page compiled (see HostSummary.cpuKernels). */
+  cpuKernels?: CpuKernels;
 }
 /** The coordinator's liveness probe; hosts answer at once (hosts' own timers get throttled). */
 export interface Ping {

@@ -200,7 +200,13 @@ export interface HostSummary {
   /** Where its tensor ops run, and on which adapter. */
   backend: 'webgpu' | 'cpu';
   adapter: string | null;
+  /**
+   * Which CPU matmul the host's page could compile: `wasm-simd` (the WebAssembly SIMD kernel) or
+   * `js` (the plain loops, where the browser or the extension's CSP refuses the module).
+   */
+  cpuKernels?: CpuKernels;
 }
+export type CpuKernels = 'wasm-simd' | 'js';
 export interface StatusResult {
   hosts: HostSummary[];
 }

@@ -3,6 +3,8 @@
  * the coordinator, say hello, answer pings, run ops, and reconnect when the coordinator goes
  * away (a restarted service worker drops every port; `runtime.connect` wakes it again).
  */
+
+import { wasmMatmul } from '../../kernels/matmul/wasm-simd';
 import type { Channel } from '../messaging/channel';
 import { isTabpoolError, KernelFailedError, toWireError } from '../protocol/errors';
 import type {
@@ -133,6 +135,7 @@ export function startHostRuntime(options: HostRuntimeOptions): HostRuntime {
       ops: [...OP_NAMES, ...TASK_NAMES],
       backend: ops.backend,
       adapter: ops.adapter,
+      cpuKernels: wasmMatmul() ? 'wasm-simd' : 'js',
       dataPlane: conn.data === conn.control ? 'control' : 'message-port',
     });
   };

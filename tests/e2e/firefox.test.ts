@@ -18,7 +18,14 @@ import { MODEL_FILES, quiet, reference, serveTinyModels } from './tiny-models';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 
-type Host = { id: string; kind: string; state: string; served: number; backend: string };
+type Host = {
+  id: string;
+  kind: string;
+  state: string;
+  served: number;
+  backend: string;
+  cpuKernels?: string;
+};
 
 let ff: Awaited<ReturnType<typeof launchFirefoxWithExtension>>;
 let browser: Browser;
@@ -157,6 +164,8 @@ describe.each([
     const backends = [...new Set(hosts.map((h) => h.backend))];
     console.info(`firefox ${_label}: host backends ${backends.join(', ')}`);
     expect(backends).toEqual([webgpu ? 'webgpu' : 'cpu']);
+    // The manifest's CSP allows 'wasm-unsafe-eval': every host compiled the WASM SIMD matmul.
+    expect(hosts.map((h) => h.cpuKernels)).toEqual(['wasm-simd', 'wasm-simd']);
   });
 
   it('computes a 1 MiB product exactly, returned as binary', async () => {

@@ -94,7 +94,9 @@ describe('matmul through the pool', () => {
   });
 
   it('leaves a software GPU alone by default, and uses it when the setting says webgpu', async () => {
-    type Status = { hosts: { state: string; backend: string; adapter: string | null }[] };
+    type Status = {
+      hosts: { state: string; backend: string; adapter: string | null; cpuKernels?: string }[];
+    };
     const status = async () =>
       (
         (await page.evaluate(() =>
@@ -105,6 +107,8 @@ describe('matmul through the pool', () => {
     const auto = await status();
     expect(auto.map((h) => h.backend)).toEqual(['cpu', 'cpu']);
     expect(auto.every((h) => /swiftshader/i.test(h.adapter ?? ''))).toBe(true);
+    // The manifest's CSP allows 'wasm-unsafe-eval': both hosts compiled the WASM SIMD matmul.
+    expect(auto.map((h) => h.cpuKernels)).toEqual(['wasm-simd', 'wasm-simd']);
 
     const setBackend = async (preferredBackend: string) => {
       const popup = await h.openPopup();

@@ -62,4 +62,13 @@ describe('HostCard', () => {
     expect(html).toMatch(/data-field="models">none loaded</);
     expect(html).toMatch(/data-field="heartbeat">never</);
   });
+
+  it('names the CPU matmul a CPU host compiled', () => {
+    const card = (cpuKernels: 'wasm-simd' | 'js') =>
+      renderToString(
+        <HostCard host={host({ backend: 'cpu', adapter: null, cpuKernels })} nowMs={0} />,
+      );
+    expect(card('wasm-simd')).toMatch(/data-field="backend">CPU(<!-- -->)? · WASM SIMD</);
+    expect(card('js')).toMatch(/data-field="backend">CPU(<!-- -->)? · JS</);
+  });
 });

@@ -37,6 +37,11 @@ export function HostCard({ host, nowMs }: HostCardProps) {
         <dt>Backend</dt>
         <dd data-field="backend">
           {host.backend === 'webgpu' ? `WebGPU${host.adapter ? ` (${host.adapter})` : ''}` : 'CPU'}
+          {host.backend === 'cpu' && host.cpuKernels
+            ? host.cpuKernels === 'wasm-simd'
+              ? ' · WASM SIMD'
+              : ' · JS'
+            : ''}
         </dd>
         <dt>Circuit breaker</dt>
         <dd data-field="breaker" class={`breaker breaker--${host.breaker}`}>
