@@ -168,7 +168,7 @@ describe.each([
     expect(hosts.map((h) => h.cpuKernels)).toEqual(['wasm-simd', 'wasm-simd']);
   });
 
-  it('computes a 1 MiB product exactly, returned as binary', async () => {
+  it("computes a 1 MiB product within the kernels' tolerance, returned as binary", async () => {
     const [m, k, n] = [512, 512, 64];
     const values = (len: number, seed: number) =>
       Array.from({ length: len }, (_, i) => (((i * 7919 + seed * 104729) % 2001) - 1000) / 1000);
@@ -197,13 +197,14 @@ describe.each([
       k,
       n,
     );
-    if (webgpu) {
-      // Another summation order on the GPU: the kernels' conformance tolerance.
-      const err = want.reduce((e, w, i) => Math.max(e, Math.abs(w - (got.c[i] as number))), 0);
-      expect(err).toBeLessThan(1e-3);
-    } else {
-      expect(Float32Array.from(got.c)).toEqual(want);
+    // Another summation order on the GPU and in the CPU's WASM SIMD kernel (each product rounded
+    // to f32 before its add): the kernels' conformance tolerance, per element.
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) {
+      const allowed = 2e-6 + 1e-7 * k + 1e-5 * Math.abs(want[i] as number);
+      worst = Math.max(worst, Math.abs((want[i] as number) - (got.c[i] as number)) / allowed);
     }
+    expect(worst).toBeLessThanOrEqual(webgpu ? 20 : 1);
   });
 
   it('spreads requests across both hosts', async () => {
