@@ -33,5 +33,6 @@ export { MODEL_TYPES, parseConfig } from './config';
 export type { GeneratedToken, GenerateOptions } from './generate';
 export { generate, generateAll, seededRandom } from './generate';
 export { KvCache } from './kv-cache';
-export type { ForwardOptions, Model, ModelInputs, Outputs, Stage } from './model';
+export type { ForwardOptions, LoadOptions, Model, ModelInputs, Outputs, Stage } from './model';
 export { loadModel } from './model';
+export type { QuantizeOption, QuantizePlan } from './quantize';

@@ -40,6 +40,12 @@ it('writes every output and the greedy tokens transformers gives', async () => {
 
 it('explains its usage on bad arguments', () => {
   expect(() => parseArgs([])).toThrow(/usage/);
+  expect(() => parseArgs([dir, '--inputs', 'a', '--out', 'b', '--quantize', 'int5'])).toThrow(
+    /--quantize/,
+  );
+  expect(parseArgs([dir, '--inputs', 'a', '--out', 'b', '--quantize', 'int4:g64'])).toMatchObject({
+    quantize: 'int4:g64',
+  });
   expect(() => parseArgs([dir, '--inputs', 'a', '--out', 'b', '--backend', 'tpu'])).toThrow(
     /backend/,
   );

@@ -1,7 +1,8 @@
 /**
  * `npm run infer -- <model-dir> --inputs <in.safetensors> --out <out.safetensors>
- *   [--backend cpu|webgpu] [--generate N]`
+ *   [--backend cpu|webgpu] [--generate N] [--quantize int8|int4|int3|int2[:g64…]]`
  *
+ * --quantize block-quantizes the Linear weights of GPT-2/Llama models at load (core/models/quantize.ts).
  * Runs a Hugging Face model directory on our kernels in Node (WebGPU through Dawn) and writes
  * every output under Hugging Face's names: last_hidden_state, pooler_output, logits,
  * hidden_states.<i> and, with --generate, generated_ids (int64, prompt + new tokens).
@@ -11,6 +12,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { createHal, type Hal } from '../../../kernels/hal/hal';
+import { parseQuantFormat } from '../../../kernels/quant/format';
 import { cpuTensor, type Tensor } from '../../../kernels/tensor/tensor';
 import { nodeGpu } from '../../../kernels/testing/node-gpu';
 import { isTabpoolError } from '../../protocol/errors';
@@ -32,10 +34,12 @@ interface Args {
   out: string;
   backend: 'cpu' | 'webgpu';
   generate: number;
+  /** A weight format for `loadModel`'s quantize option (e.g. int4, int8:g64). */
+  quantize?: string;
 }
 
 const USAGE =
-  'usage: npm run infer -- <model-dir> --inputs <in.safetensors> --out <out.safetensors> [--backend cpu|webgpu] [--generate N]';
+  'usage: npm run infer -- <model-dir> --inputs <in.safetensors> --out <out.safetensors> [--backend cpu|webgpu] [--generate N] [--quantize int8|int4|int3|int2]';
 
 export function parseArgs(argv: readonly string[]): Args {
   const rest = [...argv];
@@ -57,7 +61,15 @@ export function parseArgs(argv: readonly string[]): Args {
   if (backend !== 'cpu' && backend !== 'webgpu') throw new Error(`--backend cpu|webgpu\n${USAGE}`);
   const generate = Number(flags.get('generate') ?? 0);
   if (!Number.isSafeInteger(generate) || generate < 0) throw new Error(`--generate N\n${USAGE}`);
-  return { dir, inputs, out, backend, generate };
+  const quantize = flags.get('quantize');
+  if (quantize !== undefined) {
+    try {
+      parseQuantFormat(quantize);
+    } catch (e) {
+      throw new Error(`--quantize: ${(e as Error).message}\n${USAGE}`);
+    }
+  }
+  return { dir, inputs, out, backend, generate, quantize };
 }
 
 /**
@@ -94,7 +106,7 @@ export async function openHal(backend: 'cpu' | 'webgpu'): Promise<Hal> {
 export async function infer(args: Args): Promise<Record<string, WritableTensor>> {
   const hal = await openHal(args.backend);
   const files = modelFilesFromDir(args.dir);
-  const model = await loadModel(files, hal);
+  const model = await loadModel(files, hal, { quantize: args.quantize });
   const inputs = readInputs(new Uint8Array(await readFile(args.inputs)));
   const result: Record<string, WritableTensor> = {};
   const outputs = await model.forward(inputs, { hiddenStates: true });
