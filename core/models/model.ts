@@ -4,6 +4,7 @@
  * different hosts. `forward` runs them in order and returns Hugging Face's output names.
  */
 import type { Hal } from '../../kernels/hal/hal';
+import type { RowBits } from '../../kernels/quant/rows';
 import { cpuTensor, cpuToDense, type Tensor } from '../../kernels/tensor/tensor';
 import { BadModelFileError, InvalidParamsError } from '../protocol/errors';
 import { type ModelConfig, parseConfig } from './config';
@@ -196,6 +197,8 @@ export function createModel(
   hal: Hal,
   params: Params,
   arch: Architecture,
+  /** Rows of the default KV cache quantized to 8 or 4 bits (kv-cache.ts); f32 when absent. */
+  kvBits: RowBits | null = null,
 ): Model {
   const layers = arch.stages.filter((st) => st.kind === 'layer').length;
   return {
@@ -210,7 +213,7 @@ export function createModel(
       arch.newCache
         ? arch.newCache(hal)
         : config.family === 'gpt2' || config.family === 'llama'
-          ? new KvCache(hal, layers)
+          ? new KvCache(hal, layers, kvBits)
           : null,
     async forward(inputs, options = {}) {
       if (arch.forward) return arch.forward(hal, inputs, options);
@@ -310,6 +313,8 @@ export interface LoadOptions {
    * weights through `Params.linear` (only GPT-2 and Llama do) keep f32.
    */
   quantize?: QuantizeOption;
+  /** Quantize the KV cache `newCache` makes (GPT-2/Llama) to int8 or int4 rows. */
+  kvCache?: 'int8' | 'int4';
 }
 
 export async function loadModel(
@@ -318,6 +323,8 @@ export async function loadModel(
   options: LoadOptions = {},
 ): Promise<Model> {
   checkQuantizeOption(options.quantize);
+  if (options.kvCache !== undefined && options.kvCache !== 'int8' && options.kvCache !== 'int4')
+    throw new RangeError(`kvCache must be 'int8' or 'int4', not ${options.kvCache}`);
   const json = await readJsonFile(files, 'config.json');
   if (json === null) {
     throw new BadModelFileError(`${files.id} has no config.json`, {
@@ -331,7 +338,8 @@ export async function loadModel(
   const params = createParams(weights, hal, options.quantize);
   try {
     const arch = await factory(config, params, files);
-    const model = createModel(files.id, config, hal, params, arch);
+    const kvBits = options.kvCache ? (options.kvCache === 'int8' ? 8 : 4) : null;
+    const model = createModel(files.id, config, hal, params, arch, kvBits);
     model.free(await model.forward(arch.dummyInputs()));
     return model;
   } catch (e) {

@@ -16,7 +16,7 @@ import { createHal, type Hal } from '../../kernels/hal/hal';
 import { errorStats } from '../../kernels/quant/stats';
 import { cpuTensor } from '../../kernels/tensor/tensor';
 import { nodeGpu } from '../../kernels/testing/node-gpu';
-import { generateAll, KvCache, loadModel, type Model } from './index';
+import { generateAll, loadModel, type Model } from './index';
 import { type ModelFiles, modelFilesFromMap } from './model-files';
 import { modelFilesFromDir } from './model-files-node';
 import type { QuantizeOption } from './quantize';
@@ -160,16 +160,18 @@ it('keeps the f32 weights and bytes when quantize is absent', async () => {
 
 it('generates through an int8 KV cache with the same greedy tokens as the f32 cache', async () => {
   const hal = await createHal();
-  const m = await loadModel(MODELS[2]?.[1]() as ModelFiles, hal);
+  const files = MODELS[2]?.[1] as () => ModelFiles;
+  const m = await loadModel(files(), hal);
+  const q = await loadModel(files(), hal, { kvCache: 'int8' });
+  expect(q.newCache()?.bits).toBe(8);
   const want = await greedy(m);
-  const layers = m.stages.filter((s) => s.kind === 'layer').length;
-  const int8: Model = { ...m, newCache: () => new KvCache(hal, layers, 8), forward: m.forward };
-  const got = await greedy(int8);
+  const got = await greedy(q);
   table.push(
     `llama-256x4  f32 weights, int8 KV cache: free-run ${prefixAgreement(got, want)}/${NEW_TOKENS}`,
   );
   expect(got).toEqual(want);
   m.dispose();
+  q.dispose();
 });
 
 const gpu = await nodeGpu();
