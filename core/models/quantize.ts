@@ -12,6 +12,7 @@ import {
   quantizeMatrix,
 } from '../../kernels/quant/format';
 import type { Tensor } from '../../kernels/tensor/tensor';
+import { InvalidParamsError } from '../protocol/errors';
 
 /** A format: `int8`, `int4:g64`, … (see `parseQuantFormat`), a `QuantFormat`, or null for f32. */
 export type QuantizeSpec = string | QuantFormat | null;
@@ -47,12 +48,20 @@ export type LinearWeight = Tensor | QuantizedWeight;
 
 export const isQuantized = (w: LinearWeight): w is QuantizedWeight => 'packed' in w;
 
-const toFormat = (spec: QuantizeSpec | undefined): QuantFormat | null =>
-  spec == null ? null : typeof spec === 'string' ? parseQuantFormat(spec) : spec;
+/** A format from its spec; a name that is no format is the caller's INVALID_PARAMS. */
+function toFormat(spec: QuantizeSpec | undefined): QuantFormat | null {
+  if (spec == null) return null;
+  if (typeof spec !== 'string') return spec;
+  try {
+    return parseQuantFormat(spec);
+  } catch (e) {
+    throw new InvalidParamsError(`quantize: ${(e as Error).message}`, { detail: { format: spec } });
+  }
+}
 
 /**
  * The format for a weight at `site`, or null to keep it f32. Parsing happens here, so a bad
- * format name fails at load (RangeError) rather than at the first forward.
+ * format name fails at load (INVALID_PARAMS) rather than at the first forward.
  */
 export function formatFor(
   option: QuantizeOption | undefined,

@@ -144,7 +144,7 @@ it('rejects a bad format name before reading weights', async () => {
   const hal = await createHal();
   await expect(
     loadModel(modelFilesFromDir(resolve(FIXTURES, 'llama')), hal, { quantize: 'int5' }),
-  ).rejects.toThrow(RangeError);
+  ).rejects.toMatchObject({ code: 'INVALID_PARAMS' });
 });
 
 it('keeps the f32 weights and bytes when quantize is absent', async () => {
