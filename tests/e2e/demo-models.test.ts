@@ -12,8 +12,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHubServer, type TestHubServer } from '../../storage/test-hub-server';
 import { addDemoModels, DEMO_MODELS, DEMO_MODELS_DIR } from '../../tools/demo-models.mjs';
-import { allowInPopup } from '../../tools/launch.mjs';
-import { type Harness, startHarness } from './harness';
+import { type Harness, openSdkPageWithModels, startHarness, writeSettings } from './harness';
 
 type Tensor = { data: Float32Array; shape: number[] };
 type Client = {
@@ -55,32 +54,11 @@ beforeAll(async () => {
   hub = await startTestHubServer();
   addDemoModels(hub);
   h = await startHarness();
-  const popup = await h.openPopup();
-  await popup.evaluate(
-    (baseUrl) =>
-      (
-        globalThis as unknown as {
-          chrome: { storage: { local: { set(i: unknown): Promise<void> } } };
-        }
-      ).chrome.storage.local.set({ 'tabpool.settings': { modelBaseUrl: baseUrl } }),
-    hub.baseUrl,
+  await writeSettings(h, { modelBaseUrl: hub.baseUrl });
+  page = await openSdkPageWithModels(
+    h,
+    Object.fromEntries(Object.entries(DEMO_MODELS).map(([repo, { files }]) => [repo, files])),
   );
-  await popup.close();
-  page = await h.openPage('/sdk.html');
-  const access = page.evaluate(async () => {
-    const w = window as unknown as W;
-    w.client = await w.sdk.connect();
-    return w.client.call('access');
-  });
-  await allowInPopup(h.context, h.extensionId, h.origin);
-  expect(await access).toEqual({ state: 'granted' });
-  for (const [repo, { files }] of Object.entries(DEMO_MODELS)) {
-    const loaded = await page.evaluate(
-      ([repo, files]) => (window as unknown as W).client.models.load({ repo, files }),
-      [repo, files] as const,
-    );
-    expect(loaded.model.state).toBe('ready');
-  }
 }, 180_000);
 
 afterAll(async () => {

@@ -126,3 +126,56 @@ export async function startGrantedHarness(): Promise<{ h: Harness; page: Page }>
   await waitForHosts(page, (hosts) => readyKinds(hosts).join() === 'offscreen,tab');
   return { h, page };
 }
+
+type SdkWindow = {
+  sdk: { connect(): Promise<unknown> };
+  client: {
+    call(op: string): Promise<unknown>;
+    models: { load(p: unknown): Promise<{ model: { state: string } }> };
+  };
+};
+
+/**
+ * Writes tabpool's settings as the options page does (chrome.storage.local, through the popup),
+ * e.g. `{ modelBaseUrl }` to point model downloads at a test hub.
+ */
+export async function writeSettings(h: Harness, settings: Record<string, unknown>): Promise<void> {
+  const popup = await h.openPopup();
+  await popup.evaluate(
+    (s) =>
+      (
+        globalThis as unknown as {
+          chrome: { storage: { local: { set(i: unknown): Promise<void> } } };
+        }
+      ).chrome.storage.local.set({ 'tabpool.settings': s }),
+    settings,
+  );
+  await popup.close();
+}
+
+/**
+ * The model suites' start: the SDK test page (/sdk.html) with `window.client` connected, its origin
+ * allowed in the popup as a person would, then each model (`repo` → its files) loaded through
+ * the SDK and checked ready.
+ */
+export async function openSdkPageWithModels(
+  h: Harness,
+  models: Record<string, readonly string[]>,
+): Promise<Page> {
+  const page = await h.openPage('/sdk.html');
+  const access = page.evaluate(async () => {
+    const w = window as unknown as SdkWindow;
+    w.client = (await w.sdk.connect()) as SdkWindow['client'];
+    return w.client.call('access');
+  });
+  await allowInPopup(h.context, h.extensionId, h.origin);
+  if (JSON.stringify(await access) !== '{"state":"granted"}') throw new Error('access refused');
+  for (const [repo, files] of Object.entries(models)) {
+    const loaded = await page.evaluate(
+      ([repo, files]) => (window as unknown as SdkWindow).client.models.load({ repo, files }),
+      [repo, files] as const,
+    );
+    if (loaded.model.state !== 'ready') throw new Error(`${repo} is ${loaded.model.state}`);
+  }
+  return page;
+}

@@ -8,8 +8,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHubServer, type TestHubServer } from '../../storage/test-hub-server';
-import { allowInPopup } from '../../tools/launch.mjs';
-import { type Harness, startHarness } from './harness';
+import { type Harness, openSdkPageWithModels, startHarness, writeSettings } from './harness';
 import { MODEL_FILES, quiet, reference, serveTinyModels } from './tiny-models';
 
 type Progress = { bytes: number; totalBytes: number };
@@ -59,37 +58,11 @@ beforeAll(async () => {
   hub = await startTestHubServer();
   serveTinyModels(hub);
   h = await startHarness();
-  const popup = await h.openPopup();
-  await popup.evaluate(
-    ({ baseUrl, FILES }) =>
-      (
-        globalThis as unknown as {
-          chrome: { storage: { local: { set(i: unknown): Promise<void> } } };
-        }
-      ).chrome.storage.local.set({
-        'tabpool.settings': {
-          modelBaseUrl: baseUrl,
-          languageModel: { repo: 'test/tiny-llama', revision: 'main', files: FILES },
-        },
-      }),
-    { baseUrl: hub.baseUrl, FILES },
-  );
-  await popup.close();
-  page = await h.openPage('/sdk.html');
-  const access = page.evaluate(async () => {
-    const w = window as unknown as W;
-    w.client = await w.sdk.connect();
-    return w.client.call('access');
+  await writeSettings(h, {
+    modelBaseUrl: hub.baseUrl,
+    languageModel: { repo: 'test/tiny-llama', revision: 'main', files: FILES },
   });
-  await allowInPopup(h.context, h.extensionId, h.origin);
-  expect(await access).toEqual({ state: 'granted' });
-  for (const repo of ['test/tiny-gpt2', 'test/tiny-bert']) {
-    const loaded = await page.evaluate(
-      ([repo, files]) => (window as unknown as W).client.models.load({ repo, files }),
-      [repo, FILES] as const,
-    );
-    expect(loaded.model.state).toBe('ready');
-  }
+  page = await openSdkPageWithModels(h, { 'test/tiny-gpt2': FILES, 'test/tiny-bert': FILES });
 }, 180_000);
 
 afterAll(async () => {

@@ -10,8 +10,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensorsHeader, readFloat32, readInt32 } from '../../core/models/safetensors';
 import { startTestHubServer, type TestHubServer } from '../../storage/test-hub-server';
-import { allowInPopup } from '../../tools/launch.mjs';
-import { type Harness, startHarness } from './harness';
+import { type Harness, openSdkPageWithModels, startHarness, writeSettings } from './harness';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/models');
 const FILES: Record<string, string[]> = {
@@ -63,32 +62,11 @@ beforeAll(async () => {
     }
   }
   h = await startHarness();
-  const popup = await h.openPopup();
-  await popup.evaluate(
-    (baseUrl) =>
-      (
-        globalThis as unknown as {
-          chrome: { storage: { local: { set(i: unknown): Promise<void> } } };
-        }
-      ).chrome.storage.local.set({ 'tabpool.settings': { modelBaseUrl: baseUrl } }),
-    hub.baseUrl,
+  await writeSettings(h, { modelBaseUrl: hub.baseUrl });
+  page = await openSdkPageWithModels(
+    h,
+    Object.fromEntries(Object.entries(FILES).map(([name, files]) => [`test/${name}`, files])),
   );
-  await popup.close();
-  page = await h.openPage('/sdk.html');
-  const access = page.evaluate(async () => {
-    const w = window as unknown as W;
-    w.client = await w.sdk.connect();
-    return w.client.call('access');
-  });
-  await allowInPopup(h.context, h.extensionId, h.origin);
-  expect(await access).toEqual({ state: 'granted' });
-  for (const [name, files] of Object.entries(FILES)) {
-    const loaded = await page.evaluate(
-      ([repo, files]) => (window as unknown as W).client.models.load({ repo, files }),
-      [`test/${name}`, files] as const,
-    );
-    expect(loaded.model.state).toBe('ready');
-  }
 }, 180_000);
 
 afterAll(async () => {
