@@ -57,6 +57,8 @@ export interface ModelsContext {
   list(): Promise<ModelSummary[]>;
   /** The model the user chose for pages' `LanguageModel` (settings), or null. */
   languageModel?(): Promise<ModelsLoadParams | null>;
+  /** The user's cap on the model store's bytes (settings); 0 or absent = the browser's quota. */
+  maxStoredBytes?(): Promise<number>;
 }
 
 export async function handlePageRequest(raw: unknown, ctx: PageContext): Promise<PageReply> {
@@ -158,7 +160,13 @@ async function run(
       const { repo, revision, files } = request.params;
       const { result: loaded } = await ctx.coordinator.task(
         'download-model',
-        { baseUrl: await ctx.models.baseUrl(), repo, revision, files },
+        {
+          baseUrl: await ctx.models.baseUrl(),
+          repo,
+          revision,
+          files,
+          maxStoredBytes: (await ctx.models.maxStoredBytes?.()) ?? 0,
+        },
         {
           ...placement,
           onProgress: (progress) =>

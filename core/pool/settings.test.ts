@@ -10,6 +10,7 @@ describe('settings', () => {
       idleRetireSeconds: 600,
       languageModel: null,
       standbyCopy: false,
+      maxStorageBytes: 0,
     });
   });
 
@@ -27,8 +28,12 @@ describe('settings', () => {
       idleRetireSeconds: 600,
       languageModel: null,
       standbyCopy: false,
+      maxStorageBytes: 0,
     });
     expect(parseSettings({ standbyCopy: true }).standbyCopy).toBe(true);
+    expect(parseSettings({ maxStorageBytes: 5e8 }).maxStorageBytes).toBe(5e8);
+    expect(parseSettings({ maxStorageBytes: -1 }).maxStorageBytes).toBe(0);
+    expect(parseSettings({ maxStorageBytes: 1.5 }).maxStorageBytes).toBe(0);
     expect(parseSettings({ standbyCopy: 'yes' }).standbyCopy).toBe(false);
     const lm = { repo: 'me/tiny', revision: 'main', files: ['config.json'] };
     expect(parseSettings({ languageModel: lm }).languageModel).toEqual(lm);

@@ -38,6 +38,15 @@ const SettingsSchema = v.object({
    * re-dispatch instead of a reload (twice the memory; off by default: a model is resident once).
    */
   standbyCopy: v.fallback(v.boolean(), false),
+  /**
+   * The most bytes the model store may hold (a user budget under the browser's quota, which the
+   * extension's `unlimitedStorage` makes huge); 0 = only the browser's quota. A download that
+   * would pass it evicts least recently used unpinned models first, else ends QUOTA_EXCEEDED.
+   */
+  maxStorageBytes: v.fallback(
+    v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER)),
+    0,
+  ),
 });
 
 export type Settings = v.InferOutput<typeof SettingsSchema>;

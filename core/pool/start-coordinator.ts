@@ -59,6 +59,7 @@ export function startCoordinator(options: StartOptions = {}): Coordinator {
   const models: ModelsContext = {
     baseUrl: async () => (await loadSettings(browser.storage?.local)).modelBaseUrl,
     languageModel: async () => (await loadSettings(browser.storage?.local)).languageModel,
+    maxStoredBytes: async () => (await loadSettings(browser.storage?.local)).maxStorageBytes,
     list: async () =>
       (await db.models.orderBy('lastUsedAt').reverse().toArray()).map(toModelSummary),
   };

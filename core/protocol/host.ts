@@ -149,6 +149,8 @@ export interface DownloadModelTask {
   repo: string;
   revision: string;
   files: string[];
+  /** The user's cap on the model store's bytes (settings); absent or 0 = the browser's quota. */
+  maxStoredBytes?: number;
 }
 export interface TaskProgress {
   type: 'task-progress';

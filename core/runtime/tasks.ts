@@ -44,7 +44,10 @@ export async function downloadTask(
   ctx: TaskContext,
 ): Promise<{ model: ModelSummary }> {
   const store = hostDb();
-  const quota = createQuota({ db: store });
+  const quota = createQuota({
+    db: store,
+    ...(params.maxStoredBytes ? { maxStoredBytes: params.maxStoredBytes } : {}),
+  });
   const row = await downloadModel({
     db: store,
     baseUrl: params.baseUrl,

@@ -82,7 +82,8 @@ describe('popup and dashboard', () => {
       expect(view.hosts.map((x) => x.kind).sort()).toEqual(['Offscreen document', 'Pool tab']);
       for (const host of view.hosts) {
         expect(host.breaker).toBe('closed');
-        expect(host.backend).toBe('CPU'); // `auto` leaves SwiftShader alone
+        // `auto` leaves SwiftShader alone; the CSP lets the CPU's WASM SIMD matmul compile.
+        expect(host.backend).toBe('CPU · WASM SIMD');
         expect(host.queue).toMatch(/^0 waiting · 0 running$/);
         expect(host.memory).toMatch(/^\d+(\.\d)? (KB|MB) JS heap$/); // Chromium reports its heap
         expect(host.models).toBe('none loaded');

@@ -9,9 +9,10 @@
  * that phase switches the hosts to WebGPU (SwiftShader here) through the backend setting.
  * A quarter of the requests are `embed` on a tiny BERT served from a hub on 127.0.0.1, checked
  * against the same model run in Node. Two faults hit model storage: a stored weight chunk is
- * overwritten in the extension's IndexedDB (and the model dropped from the hosts' memory).
- * Not here: a full quota. The extension holds `unlimitedStorage`, so Chromium ignores CDP
- * `Storage.overrideQuotaForOrigin` for its origin (estimate() kept reporting ~74 GB).
+ * overwritten in the extension's IndexedDB (and the model dropped from the hosts' memory), and
+ * the store is full — through the user's store limit (settings), since the extension holds
+ * `unlimitedStorage`, so Chromium ignores CDP `Storage.overrideQuotaForOrigin` for its origin
+ * (estimate() kept reporting ~74 GB) and the browser's own quota cannot be reached in a test.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -34,6 +35,8 @@ let h: Harness;
 let hub: TestHubServer;
 let page: Page;
 const EMBED_MODEL = 'test/tiny-bert';
+/** A model first downloaded while the store is full (the 'fill the model store' fault). */
+const QUOTA_MODEL = 'test/tiny-gpt2';
 const EMBED_TEXTS = Array.from({ length: 8 }, (_, i) => `fault text ${i} ${'ab'.repeat(i)}`);
 /** What happened to the storage faults' own loads, printed under the table. */
 const storageNotes: string[] = [];
@@ -345,12 +348,10 @@ type Fault = {
   heal?: () => Promise<void>;
 };
 
-const poolTab = () => h.context.pages().find((p) => p.url().endsWith('/pool.html'));
-
-/** Sets the hosts' backend preference and waits until every ready host runs on `backend`. */
-async function useBackend(preferredBackend: string, backend: string): Promise<void> {
+/** Merges `patch` into the stored settings, as the options page's Save does. */
+async function patchSettings(patch: Record<string, unknown>): Promise<void> {
   const ext = await extensionPage();
-  await ext.evaluate(async (preferredBackend) => {
+  await ext.evaluate(async (patch) => {
     const local = (
       globalThis as unknown as {
         chrome: {
@@ -364,9 +365,16 @@ async function useBackend(preferredBackend: string, backend: string): Promise<vo
       }
     ).chrome.storage.local;
     const settings = (await local.get('tabpool.settings'))['tabpool.settings'] ?? {};
-    await local.set({ 'tabpool.settings': { ...settings, preferredBackend } });
-  }, preferredBackend);
+    await local.set({ 'tabpool.settings': { ...settings, ...patch } });
+  }, patch);
   await ext.close();
+}
+
+const poolTab = () => h.context.pages().find((p) => p.url().endsWith('/pool.html'));
+
+/** Sets the hosts' backend preference and waits until every ready host runs on `backend`. */
+async function useBackend(preferredBackend: string, backend: string): Promise<void> {
+  await patchSettings({ preferredBackend });
   await waitForHosts(
     page,
     (hosts) =>
@@ -481,6 +489,32 @@ const faults: Fault[] = [
         `corrupt chunk: model ${before} after the phase; models.load again: ${again.state ?? again.code}`,
       );
       expect(before).toBe('corrupt');
+      expect(again).toMatchObject({ ok: true, state: 'ready' });
+    },
+  },
+  {
+    name: 'fill the model store',
+    // The user's limit on the model store (settings) set below what is already stored: the
+    // extension holds `unlimitedStorage`, so Chromium's own quota is tens of GB and ignores CDP
+    // overrides — the limit is how a full store happens to a tabpool user. A page's download of a
+    // model not yet stored must end QUOTA_EXCEEDED having stored nothing, while every other
+    // request (the stored model's included) goes on; with the limit lifted the same load works.
+    prepare: async () => patchSettings({ maxStorageBytes: 1 }),
+    inject: async () => {
+      const full = await loadModel(QUOTA_MODEL);
+      const state = (await modelStates())[`${QUOTA_MODEL}@main`];
+      storageNotes.push(
+        `store full: models.load ${QUOTA_MODEL}: ${full.ok ? full.state : full.code}; stored state: ${state ?? 'none'}`,
+      );
+      expect(full).toMatchObject({ ok: false, code: 'QUOTA_EXCEEDED' });
+      expect(state).toBeUndefined();
+    },
+    heal: async () => {
+      await patchSettings({ maxStorageBytes: 0 });
+      const again = await loadModel(QUOTA_MODEL);
+      storageNotes.push(
+        `store limit lifted: models.load ${QUOTA_MODEL}: ${again.state ?? again.code}`,
+      );
       expect(again).toMatchObject({ ok: true, state: 'ready' });
     },
   },

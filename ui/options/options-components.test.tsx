@@ -55,6 +55,15 @@ describe('SettingsForm', () => {
     expect(html).toContain('role="status"');
     expect(html).toMatch(/Language model for pages[^<]*<input[^>]*name="languageModelRepo"/);
     expect(html).toMatch(/<input[^>]*name="standbyCopy"[^>]*type="checkbox"/);
+    expect(html).toMatch(/Model store limit[^<]*<input[^>]*name="maxStorageMB"[^>]*value="0"/);
+    expect(
+      renderToString(
+        <SettingsForm
+          settings={{ ...DEFAULT_SETTINGS, maxStorageBytes: 250e6 }}
+          save={async () => {}}
+        />,
+      ),
+    ).toMatch(/name="maxStorageMB"[^>]*value="250"/);
     expect(html).not.toMatch(/name="standbyCopy"[^>]*checked/);
     const on = renderToString(
       <SettingsForm settings={{ ...DEFAULT_SETTINGS, standbyCopy: true }} save={async () => {}} />,

@@ -89,6 +89,22 @@ export function SettingsForm({ settings, save }: SettingsFormProps) {
           <option value="cpu">CPU only</option>
         </select>
       </label>
+      <label>
+        Model store limit (MB, 0 = the browser's quota)
+        <input
+          name="maxStorageMB"
+          type="number"
+          min={0}
+          step="any"
+          value={draft.maxStorageBytes / 1e6}
+          onInput={(e) =>
+            setDraft({
+              ...draft,
+              maxStorageBytes: Math.max(0, Math.round(Number(e.currentTarget.value) * 1e6) || 0),
+            })
+          }
+        />
+      </label>
       <label class="settings__check">
         <input
           name="standbyCopy"
