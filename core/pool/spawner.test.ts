@@ -38,6 +38,11 @@ describe('ensurePoolTabs', () => {
     expect(await countPoolTabs()).toBe(2);
   });
 
+  it('opens each missing tab once when calls overlap', async () => {
+    await Promise.all([ensurePoolTabs(1), ensurePoolTabs(1), ensurePoolTabs(2), ensurePoolTabs(1)]);
+    expect(await countPoolTabs()).toBe(2);
+  });
+
   it('counts only pool tabs, not the user’s', async () => {
     await browser.tabs.create({ url: 'https://example.com/' });
     expect(await countPoolTabs()).toBe(0);

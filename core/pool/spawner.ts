@@ -64,12 +64,23 @@ export async function countPoolTabs(): Promise<number> {
   return (await poolTabWindowIds()).length;
 }
 
+/** The pool-tab opening under way: calls queue behind it (see ensurePoolTabs). */
+let opening: Promise<void> = Promise.resolve();
+
 /**
  * Opens pool tabs until `count` exist. The first opens a window of its own, unfocused, so the
  * pool never steals focus or clutters the user's tab strip; later ones join the pool's window.
- * Pool tabs are never auto-discarded under memory pressure.
+ * Pool tabs are never auto-discarded under memory pressure. Calls run one after another: two at
+ * once (a settings change and a respawn, say) would both count the tabs before either opened one,
+ * and open two.
  */
-export async function ensurePoolTabs(count: number): Promise<void> {
+export function ensurePoolTabs(count: number): Promise<void> {
+  const run = opening.then(() => openPoolTabs(count));
+  opening = run.catch(() => {});
+  return run;
+}
+
+async function openPoolTabs(count: number): Promise<void> {
   const url = browser.runtime.getURL(POOL_TAB_PATH);
   const existing = await poolTabWindowIds();
   let windowId = existing.find((id) => id !== undefined);
