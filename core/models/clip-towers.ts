@@ -17,6 +17,7 @@ import { add, linear, pickPosition, selfAttention } from './blocks';
 import type { ClipConfig, ClipTowerConfig } from './config';
 import type { Scope } from './graph';
 import { type Architecture, type ModelInputs, type Stage, textInputIds } from './model';
+import { pixelValuesOf } from './vit';
 
 /** OpenAI's end-of-text id; checkpoints from before transformers fixed `eos_token_id` say 2. */
 const LEGACY_EOS = 49407;
@@ -203,21 +204,7 @@ export function visionTower(config: ClipConfig, w: Weight, p: string): Architect
   }
   const patches = side * side;
 
-  const pixelsOf = (inputs: ModelInputs): Tensor => {
-    const x = inputs.pixel_values;
-    const want = [channels, imageSize, imageSize];
-    if (
-      x?.dtype !== 'f32' ||
-      x.shape.length !== 4 ||
-      x.shape.slice(1).some((d, i) => d !== want[i])
-    ) {
-      throw new InvalidParamsError(
-        `clip needs pixel_values f32 [batch, ${channels}, ${imageSize}, ${imageSize}]`,
-        { detail: { field: 'pixel_values' } },
-      );
-    }
-    return x;
-  };
+  const pixelsOf = (inputs: ModelInputs) => pixelValuesOf(inputs, 'clip', channels, imageSize);
 
   const embed: Stage = {
     name: `${pre}embeddings`,

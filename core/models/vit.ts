@@ -30,21 +30,7 @@ export function vitArchitecture(config: VitConfig, params: Params): Architecture
   const w = (name: string, shape?: number[]) => params.get(`${p}${name}`, shape);
   const H = [hidden];
 
-  const pixelsOf = (inputs: ModelInputs): Tensor => {
-    const x = inputs.pixel_values;
-    const want = [channels, imageSize, imageSize];
-    if (
-      x?.dtype !== 'f32' ||
-      x.shape.length !== 4 ||
-      x.shape.slice(1).some((d, i) => d !== want[i])
-    ) {
-      throw new InvalidParamsError(
-        `vit needs pixel_values f32 [batch, ${channels}, ${imageSize}, ${imageSize}]`,
-        { detail: { field: 'pixel_values' } },
-      );
-    }
-    return x;
-  };
+  const pixelsOf = (inputs: ModelInputs) => pixelValuesOf(inputs, 'vit', channels, imageSize);
 
   const embed: Stage = {
     name: 'embeddings',
@@ -175,4 +161,26 @@ export function vitArchitecture(config: VitConfig, params: Params): Architecture
       ]),
     }),
   };
+}
+
+/** The `pixel_values` input, checked to be f32 [batch, channels, size, size] (INVALID_PARAMS if not). */
+export function pixelValuesOf(
+  inputs: ModelInputs,
+  model: string,
+  channels: number,
+  imageSize: number,
+): Tensor {
+  const x = inputs.pixel_values;
+  const want = [channels, imageSize, imageSize];
+  if (
+    x?.dtype !== 'f32' ||
+    x.shape.length !== 4 ||
+    x.shape.slice(1).some((d, i) => d !== want[i])
+  ) {
+    throw new InvalidParamsError(
+      `${model} needs pixel_values f32 [batch, ${channels}, ${imageSize}, ${imageSize}]`,
+      { detail: { field: 'pixel_values' } },
+    );
+  }
+  return x;
 }
